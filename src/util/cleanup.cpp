@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "imgbuild/util/cleanup.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <pthread.h>
+#include <sys/mount.h>
+#include <thread>
+#include <unistd.h>
+
+#include "imgbuild/util/fs.hpp"
+
+namespace imgbuild::cleanup {
+namespace {
+
+enum class Kind { action, mount, path };
+
+struct Entry {
+  Kind kind;
+  std::filesystem::path path;
+  std::function<void()> action;
+};
+
+std::mutex mutex;
+std::map<std::uint64_t, Entry> entries;  // ordered by registration
+std::uint64_t next_handle = 1;
+std::atomic<bool> signalled{false};
+
+std::uint64_t add(Entry entry) {
+  std::lock_guard lock(mutex);
+  std::uint64_t handle = next_handle++;
+  entries.emplace(handle, std::move(entry));
+  return handle;
+}
+
+void remove_matching(Kind kind, const std::filesystem::path& path) {
+  std::lock_guard lock(mutex);
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->second.kind == kind && it->second.path == path) {
+      entries.erase(std::next(it).base());
+      return;
+    }
+  }
+}
+
+void undo(const Entry& entry) noexcept {
+  try {
+    switch (entry.kind) {
+      case Kind::action: entry.action(); break;
+      case Kind::mount: ::umount2(entry.path.c_str(), MNT_DETACH); break;
+      case Kind::path: remove_tree(entry.path); break;
+    }
+  } catch (...) {
+    // Best effort: one failed undo must not stop the others.
+  }
+}
+
+}  // namespace
+
+void register_path(const std::filesystem::path& path) { add({Kind::path, path, {}}); }
+void unregister_path(const std::filesystem::path& path) { remove_matching(Kind::path, path); }
+void register_mount(const std::filesystem::path& target) { add({Kind::mount, target, {}}); }
+void unregister_mount(const std::filesystem::path& target) { remove_matching(Kind::mount, target); }
+
+std::uint64_t register_action(std::function<void()> action) {
+  return add({Kind::action, {}, std::move(action)});
+}
+
+void unregister_action(std::uint64_t handle) {
+  std::lock_guard lock(mutex);
+  entries.erase(handle);
+}
+
+void run_all() noexcept {
+  std::map<std::uint64_t, Entry> pending;
+  {
+    std::lock_guard lock(mutex);
+    pending.swap(entries);
+  }
+  for (auto it = pending.rbegin(); it != pending.rend(); ++it) undo(it->second);
+}
+
+bool interrupted() noexcept { return signalled.load(); }
+
+void install_signal_handler() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int signal = 0;
+    sigwait(&set, &signal);
+    signalled = true;
+    run_all();
+    _exit(128 + signal);
+  }).detach();
+}
+
+}  // namespace imgbuild::cleanup
