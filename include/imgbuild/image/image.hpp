@@ -23,6 +23,8 @@ inline constexpr const char* docker_manifest = "application/vnd.docker.distribut
 inline constexpr const char* docker_manifest_list = "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr const char* docker_config = "application/vnd.docker.container.image.v1+json";
 inline constexpr const char* docker_layer_gzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+inline constexpr const char* docker_layer_tar = "application/vnd.docker.image.rootfs.diff.tar";
+inline constexpr const char* oci_layout_header = "application/vnd.oci.layout.header.v1+json";
 }  // namespace media_type
 
 struct Platform {
