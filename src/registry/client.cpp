@@ -78,7 +78,9 @@ Client::State::Fetched Client::State::fetch_manifest(const Reference& reference,
   if (fetched.document.is_discarded() || !fetched.document.is_object())
     fail("GET ", url, ": the manifest is not a JSON object");
   fetched.media_type = manifest_media_type(response.header("content-type"), fetched.document);
-  if (fetched.document.value("schemaVersion", 0) == 1 || fetched.media_type.find("manifest.v1") != std::string::npos)
+  bool schema1 = fetched.document.value("schemaVersion", 0) == 1 ||
+                 fetched.media_type.starts_with("application/vnd.docker.distribution.manifest.v1+");
+  if (schema1)
     fail("image ", quote(image_name), " has a Docker schema 1 manifest, which imgbuild does not support: ",
          "push it again with a current tool");
   if (!is_index_type(fetched.media_type) && !is_manifest_type(fetched.media_type))
