@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -65,8 +67,15 @@ struct LayerRecord {
 //   blobs/sha256/<hex>      content, as in an OCI image layout
 //   layers/<diff hex>.json  LayerRecord
 //   cache/<key hex>.json    CacheEntry
-//   records/<name>/<target>/<n>.json  build records (report module)
+//   records/<name>/<target>/<n>.json  build records (report module); each is
+//                           a JSON object whose "blobs" array lists, as
+//                           "sha256:<hex>" strings, every blob, layer diff_id
+//                           and config the record needs. `prune` keeps all of
+//                           them (and the layers they name).
 //   unpacked/<diff hex>/    a layer unpacked in overlay lower form
+//   unpacked/chain-<hex>/   the lowest layers of a stack flattened into one
+//                           directory (see layer/mount_stack.hpp), with
+//                           unpacked/chain-<hex>.json listing their diff_ids
 //   mounts/<name>/          persistent cache mounts for run steps
 //   tmp/                    temporary files, cleared of stale entries on open
 //   lock                    flock(2) held shared by builds, exclusively by prune
@@ -102,6 +111,14 @@ class Store {
   fs::path unpacked_dir(const Digest& diff_id) const;
   fs::path cache_mount_dir(const std::string& name) const;
   fs::path records_dir() const;
+  fs::path layers_dir() const;
+  fs::path cache_dir() const;
+
+  // Converts the store lock to exclusive, polling until `timeout` (zero: one
+  // try); throws when builds still hold it. Used by `prune`.
+  void lock_exclusive(std::chrono::seconds timeout);
+  // Converts the store lock back to shared.
+  void lock_shared();
 
  private:
   struct State;
