@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "imgbuild/context/copy_plan.hpp"
+
+#include <atomic>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "imgbuild/context/build_context.hpp"
+#include "imgbuild/context/ignore.hpp"
+#include "imgbuild/context/secrets_guard.hpp"
+#include "imgbuild/util/error.hpp"
+#include "imgbuild/util/strings.hpp"
+
+namespace imgbuild::context {
+namespace {
+
+std::string join_path(std::string_view parent, std::string_view name) {
+  if (parent.empty()) return std::string(name);
+  return cat(parent, "/", name);
+}
+
+std::string_view basename_of(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+bool has_glob(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\') ++i;
+    else if (text[i] == '*' || text[i] == '?' || text[i] == '[') return true;
+  }
+  return false;
+}
+
+struct Destination {
+  std::string path;           // clean, relative to the image root
+  bool explicit_directory;    // written with a trailing '/' (or is the root)
+};
+
+Destination resolve_destination(const CopyRequest& request) {
+  std::string_view written = request.destination;
+  if (written.empty())
+    fail_with(ExitCode::usage, "copy destination is empty; give an image path such as '/app/'");
+  bool trailing = written.ends_with('/') || written == "." || written.ends_with("/.");
+  std::string full = written.starts_with('/') ? std::string(written)
+                                              : cat(request.workdir.empty() ? "/" : request.workdir, "/", written);
+  std::string path = clean_path(full);
+  return {path, trailing || path.empty()};
+}
+
+// What the sources of a step expand to.
+struct Expansion {
+  std::vector<std::string> matches;          // physical paths, last component not followed
+  std::vector<std::string> unmatched_globs;  // globs that matched nothing in a non-empty directory
+};
+
+// Expands one glob component by component. `listed_entries` turns true when
+// a directory at the last level held anything the glob could have matched.
+std::vector<std::string> expand_glob(const SourceTree& tree, std::string_view pattern, bool& listed_entries) {
+  std::vector<std::string> current = {""};
+  std::vector<std::string> parts = split(clean_path(pattern), '/');
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    bool last = i + 1 == parts.size();
+    std::vector<std::string> next;
+    for (const std::string& directory : current) {
+      if (!has_glob(parts[i])) {
+        if (auto found = tree.resolve(join_path(directory, parts[i]), false)) next.push_back(*found);
+        continue;
+      }
+      std::optional<std::string> resolved = tree.resolve(directory);
+      std::optional<FileInfo> info = resolved ? tree.entry(*resolved) : std::nullopt;
+      if (!info || info->type != layer::EntryType::directory) continue;
+      for (const std::string& name : tree.list(*resolved)) {
+        std::string child = join_path(*resolved, name);
+        if (tree.excluded(child) && (last || !tree.walk_below(child))) continue;
+        if (last) listed_entries = true;
+        if (glob_match(parts[i], name)) next.push_back(std::move(child));
+      }
+    }
+    current = std::move(next);
+  }
+  return current;
+}
+
+std::string literal_source(const SourceTree& tree, std::string_view source) {
+  std::string path = clean_path(source);
+  std::optional<std::string> found = tree.resolve(path, false);
+  if (!found || !tree.entry(*found))
+    fail("copy source ", quote(source), " not found in ", tree.describe(),
+         "; check the path, which is relative to the ", tree.kind() == SourceKind::context ? "context" : "stage",
+         " root");
+  std::optional<FileInfo> info = tree.entry(*found);
+  bool walked_directory = info->type == layer::EntryType::directory && tree.walk_below(*found);
+  if (tree.excluded(*found) && !walked_directory)
+    fail("copy source ", quote(source), " is excluded by the ignore file of ", tree.describe(),
+         "; remove the matching line or add a '!' line for it");
+  return *found;
+}
+
+Expansion expand_sources(const SourceTree& tree, const std::vector<std::string>& sources) {
+  if (sources.empty()) fail_with(ExitCode::usage, "copy step has no sources");
+  Expansion expansion;
+  for (const std::string& source : sources) {
+    if (!has_glob(source)) {
+      expansion.matches.push_back(literal_source(tree, source));
+      continue;
+    }
+    bool listed_entries = false;
+    std::vector<std::string> found = expand_glob(tree, source, listed_entries);
+    if (found.empty() && listed_entries) expansion.unmatched_globs.push_back(source);
+    expansion.matches.insert(expansion.matches.end(), found.begin(), found.end());
+  }
+  if (expansion.matches.empty() && !expansion.unmatched_globs.empty())
+    fail("no file in ", tree.describe(), " matches ", quote(expansion.unmatched_globs.front()),
+         "; check the pattern and the ignore file");
+  return expansion;
+}
+
+// Collects the entries of one copy step, keyed by layer path so a later
+// source replaces an earlier one at the same path.
+class Planner {
+ public:
+  Planner(const CopyRequest& request, const SourceTree& tree, const ImageQuery& image)
+      : request_(request), tree_(tree), image_(image) {}
+
+  void copy_source(const std::string& match, const Destination& destination, bool into_directory);
+  void add_parents();
+  CopyPlan finish();
+
+ private:
+  bool image_has_directory(const std::string& path) const { return image_ && image_("/" + path); }
+  void emit(const std::string& origin, const FileInfo& info, const std::string& target);
+  void copy_directory_contents(const std::string& source, const std::string& target);
+  void link_hardlinks(CopyPlan& plan) const;
+  void hash_contents(CopyPlan& plan);
+  void guard_secrets(CopyPlan& plan) const;
+
+  const CopyRequest& request_;
+  const SourceTree& tree_;
+  const ImageQuery& image_;
+  std::map<std::string, layer::Entry> entries_;
+  std::map<std::string, std::string> origins_;
+  std::map<std::string, FileInfo> infos_;
+  std::set<std::string> key_headers_;  // origins whose content starts like a PEM private key
+};
+
+void Planner::emit(const std::string& origin, const FileInfo& info, const std::string& target) {
+  layer::Entry entry;
+  entry.path = target;
+  entry.type = info.type;
+  entry.mode = info.type == layer::EntryType::symlink ? 0777 : request_.mode.value_or(info.mode) & 07777;
+  if (request_.owner) {
+    entry.uid = request_.owner->uid;
+    entry.gid = request_.owner->gid;
+  } else if (tree_.kind() == SourceKind::stage) {
+    entry.uid = info.uid;
+    entry.gid = info.gid;
+  }
+  entry.size = info.type == layer::EntryType::regular ? info.size : 0;
+  entry.link_target = info.link_target;
+  entry.dev_major = info.dev_major;
+  entry.dev_minor = info.dev_minor;
+  entry.mtime = info.mtime;
+  entry.xattrs = tree_.xattrs(origin);
+  if (info.type == layer::EntryType::regular) tree_.attach_content(origin, entry);
+
+  entries_[target] = std::move(entry);
+  origins_[target] = origin;
+  infos_[target] = info;
+}
+
+void Planner::copy_directory_contents(const std::string& source, const std::string& target) {
+  for (const std::string& name : tree_.list(source)) {
+    std::string child = join_path(source, name);
+    std::string child_target = join_path(target, name);
+    std::optional<FileInfo> info = tree_.entry(child);
+    if (!info) continue;  // a socket: layers cannot hold one
+    bool excluded = tree_.excluded(child);
+
+    if (info->type != layer::EntryType::directory) {
+      if (!excluded) emit(child, *info, child_target);
+      continue;
+    }
+    if (excluded && !tree_.walk_below(child)) continue;
+    std::size_t before = entries_.size();
+    if (!excluded) emit(child, *info, child_target);
+    copy_directory_contents(child, child_target);
+    // An excluded directory appears only as the parent of re-included files.
+    if (excluded && entries_.size() > before) emit(child, *info, child_target);
+  }
+}
+
+void Planner::copy_source(const std::string& match, const Destination& destination, bool into_directory) {
+  std::string physical = match;
+  std::optional<FileInfo> info = tree_.entry(match);
+  if (info && info->type == layer::EntryType::symlink) {
+    std::optional<std::string> resolved = tree_.resolve(match);
+    info = resolved ? tree_.entry(*resolved) : std::nullopt;
+    if (!info)
+      fail("copy source ", quote(match), " is a symlink to ", quote(tree_.entry(match)->link_target),
+           ", which does not exist in ", tree_.describe());
+    physical = *resolved;
+  }
+  if (!info) fail("copy source ", quote(match), " cannot be copied: sockets cannot go into a layer");
+
+  if (info->type == layer::EntryType::directory) {
+    if (!destination.path.empty() && !image_has_directory(destination.path))
+      emit(physical, *info, destination.path);
+    copy_directory_contents(physical, destination.path);
+    return;
+  }
+  std::string target = into_directory ? join_path(destination.path, basename_of(match)) : destination.path;
+  emit(physical, *info, target);
+}
+
+void Planner::add_parents() {
+  std::set<std::string> checked;
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : entries_) paths.push_back(path);
+  for (const std::string& path : paths) {
+    for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      std::string parent = path.substr(0, slash);
+      if (!checked.insert(parent).second || entries_.count(parent) || image_has_directory(parent)) continue;
+      layer::Entry entry;
+      entry.path = parent;
+      entry.type = layer::EntryType::directory;
+      entry.mode = 0755;
+      if (request_.owner) {
+        entry.uid = request_.owner->uid;
+        entry.gid = request_.owner->gid;
+      }
+      entries_[parent] = std::move(entry);
+      origins_[parent] = "";
+    }
+  }
+}
+
+void Planner::link_hardlinks(CopyPlan& plan) const {
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> first_name;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    layer::Entry& entry = plan.entries[i];
+    auto info = infos_.find(entry.path);
+    if (entry.type != layer::EntryType::regular || info == infos_.end()) continue;
+    if (info->second.nlink < 2 || info->second.inode == 0) continue;
+    auto [it, inserted] = first_name.emplace(std::pair(info->second.device, info->second.inode), entry.path);
+    if (inserted) continue;
+    entry.type = layer::EntryType::hardlink;
+    entry.link_target = it->second;
+    entry.size = 0;
+    entry.source.clear();
+    entry.content.reset();
+  }
+}
+
+void Planner::hash_contents(CopyPlan& plan) {
+  std::vector<std::size_t> regular;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i)
+    if (plan.entries[i].type == layer::EntryType::regular) regular.push_back(i);
+
+  std::vector<ContentInfo> contents(regular.size());
+  parallel_for(regular.size(), [&](std::size_t k) {
+    std::size_t i = regular[k];
+    contents[k] = tree_.content_info(plan.origins[i], infos_.at(plan.entries[i].path));
+  });
+
+  plan.content_digests.assign(plan.entries.size(), "");
+  for (std::size_t k = 0; k < regular.size(); ++k) {
+    plan.content_digests[regular[k]] = contents[k].digest.str();
+    if (contents[k].private_key_header) key_headers_.insert(plan.origins[regular[k]]);
+  }
+}
+
+void Planner::guard_secrets(CopyPlan& plan) const {
+  if (tree_.kind() != SourceKind::context) return;
+  std::map<std::string, SecretFinding> findings;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    const std::string& origin = plan.origins[i];
+    if (origin.empty()) continue;
+    if (auto finding = check_secret_name(origin, tree_)) findings.emplace(finding->path, *finding);
+    else if (key_headers_.count(origin)) findings.emplace(origin, SecretFinding{origin, "PEM private key"});
+  }
+
+  IgnoreRules allow = IgnoreRules::parse(join(request_.allow, "\n"), "[context] allow");
+  std::vector<SecretFinding> rejected;
+  for (const auto& [path, finding] : findings) {
+    if (allow.excluded(path)) plan.allowed_secrets.push_back(path);
+    else rejected.push_back(finding);
+  }
+  if (rejected.empty()) return;
+
+  std::string ignore_file = ".dockerignore";
+  if (const auto* context = dynamic_cast<const BuildContext*>(&tree_); context && !context->ignore_rules().file_name().empty())
+    ignore_file = context->ignore_rules().file_name();
+  reject_secrets(rejected, tree_.describe(), ignore_file);
+}
+
+CopyPlan Planner::finish() {
+  CopyPlan plan;
+  for (auto& [path, entry] : entries_) {
+    plan.origins.push_back(origins_[path]);
+    plan.entries.push_back(std::move(entry));
+  }
+  link_hardlinks(plan);
+  hash_contents(plan);
+  guard_secrets(plan);
+  plan.input_hash = hash_copy_inputs(plan);
+  return plan;
+}
+
+}  // namespace
+
+void parallel_for(std::size_t count, const std::function<void(std::size_t)>& work) {
+  std::size_t threads = std::max<std::size_t>(2, std::thread::hardware_concurrency());
+  threads = std::min(threads, count);
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < count; ++i) work(i);
+    return;
+  }
+
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto run = [&] {
+    for (std::size_t i = next++; i < count; i = next++) {
+      try {
+        work(i);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next = count;  // stop handing out work
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(run);
+  for (std::thread& thread : pool) thread.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+Digest hash_copy_inputs(const CopyPlan& plan) {
+  Sha256 hash;
+  auto field = [&hash](std::string_view value) {
+    hash.update(cat(value.size(), ":"));
+    hash.update(value);
+  };
+  hash.update("imgbuild copy inputs 1\n");
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    const layer::Entry& entry = plan.entries[i];
+    field(entry.path);
+    field(i < plan.origins.size() ? plan.origins[i] : "");
+    field(cat(static_cast<int>(entry.type), " ", entry.mode, " ", entry.uid, " ", entry.gid, " ", entry.size, " ",
+              entry.dev_major, " ", entry.dev_minor, " ", entry.xattrs.size()));
+    field(entry.link_target);
+    for (const auto& [name, value] : entry.xattrs) {
+      field(name);
+      field(value);
+    }
+    field(i < plan.content_digests.size() ? plan.content_digests[i] : "");
+    hash.update("\n");
+  }
+  return hash.finish();
+}
+
+CopyPlan plan_copy(const CopyRequest& request, const SourceTree& tree, const ImageQuery& image) {
+  Destination destination = resolve_destination(request);
+  Expansion expansion = expand_sources(tree, request.sources);
+
+  if (expansion.matches.size() > 1 && !destination.explicit_directory)
+    fail_with(ExitCode::usage, "copying ", expansion.matches.size(), " sources to ", quote(request.destination),
+              " needs a directory destination ending in '/'; write ", quote(request.destination + "/"));
+  bool into_directory = destination.explicit_directory || expansion.matches.size() > 1 ||
+                        (image && image("/" + destination.path));
+
+  Planner planner(request, tree, image);
+  for (const std::string& match : expansion.matches) planner.copy_source(match, destination, into_directory);
+  planner.add_parents();
+  return planner.finish();
+}
+
+}  // namespace imgbuild::context

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "imgbuild/context/rootfs_view.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <set>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "imgbuild/context/stat_cache.hpp"
+#include "imgbuild/util/error.hpp"
+#include "imgbuild/util/strings.hpp"
+
+namespace imgbuild::context {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Owns a DIR*; closes it on destruction.
+class DirHandle {
+ public:
+  explicit DirHandle(const fs::path& path) : dir_(::opendir(path.c_str())) {
+    if (!dir_) fail_errno(cat("cannot open directory ", path));
+  }
+  ~DirHandle() { ::closedir(dir_); }
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+  DIR* get() const { return dir_; }
+
+ private:
+  DIR* dir_;
+};
+
+bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0); }
+
+bool is_opaque(const fs::path& directory) {
+  for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+    char value = 0;
+    if (::lgetxattr(directory.c_str(), name, &value, 1) == 1 && value == 'y') return true;
+  }
+  return false;
+}
+
+bool kept_xattr(std::string_view name) {
+  return !name.starts_with("trusted.overlay.") && !name.starts_with("user.overlay.") &&
+         name != "security.selinux";
+}
+
+std::optional<FileInfo> info_from_stat(const fs::path& host, const struct stat& st) {
+  FileInfo info;
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG: info.type = layer::EntryType::regular; break;
+    case S_IFDIR: info.type = layer::EntryType::directory; break;
+    case S_IFLNK: info.type = layer::EntryType::symlink; break;
+    case S_IFCHR: info.type = layer::EntryType::char_device; break;
+    case S_IFBLK: info.type = layer::EntryType::block_device; break;
+    case S_IFIFO: info.type = layer::EntryType::fifo; break;
+    default: return std::nullopt;  // sockets cannot go into a layer
+  }
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  if (info.type == layer::EntryType::regular) info.size = static_cast<std::uint64_t>(st.st_size);
+  if (info.type == layer::EntryType::symlink) {
+    std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(host.c_str(), target.data(), target.size());
+    if (n < 0) fail_errno(cat("cannot read symlink ", host));
+    target.resize(static_cast<std::size_t>(n));
+    info.link_target = std::move(target);
+  }
+  info.dev_major = major(st.st_rdev);
+  info.dev_minor = minor(st.st_rdev);
+  info.mtime = st.st_mtim.tv_sec;
+  info.device = st.st_dev;
+  info.inode = st.st_ino;
+  info.nlink = static_cast<std::uint32_t>(st.st_nlink);
+  info.mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  info.ctime_ns = st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec;
+  return info;
+}
+
+std::pair<std::string_view, std::string_view> split_last(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return {"", path};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+}  // namespace
+
+RootfsView::RootfsView(std::vector<fs::path> lower_dirs_bottom_first, std::string name)
+    : top_first_(lower_dirs_bottom_first.rbegin(), lower_dirs_bottom_first.rend()), name_(std::move(name)) {
+  if (top_first_.empty()) fail("a rootfs view needs at least one directory");
+}
+
+RootfsView RootfsView::plain(const fs::path& directory, std::string name) {
+  RootfsView view({directory}, name.empty() ? cat("directory ", quote(directory.string())) : std::move(name));
+  view.overlay_ = false;
+  return view;
+}
+
+RootfsView::RootfsView(RootfsView&&) noexcept = default;
+RootfsView::~RootfsView() = default;
+
+std::string RootfsView::describe() const { return name_; }
+
+std::vector<fs::path> RootfsView::layers_of(std::string_view physical_path) const {
+  if (physical_path.empty()) return top_first_;
+  {
+    std::lock_guard lock(*mutex_);
+    if (auto it = directories_.find(physical_path); it != directories_.end()) return it->second;
+  }
+
+  auto [parent, name] = split_last(physical_path);
+  std::vector<fs::path> result;
+  for (const fs::path& directory : layers_of(parent)) {
+    fs::path candidate = directory / name;
+    struct stat st{};
+    if (::lstat(candidate.c_str(), &st) != 0) continue;
+    if (!S_ISDIR(st.st_mode)) break;  // a whiteout or a file hides what is below
+    result.push_back(candidate);
+    if (overlay_ && is_opaque(candidate)) break;
+  }
+
+  std::lock_guard lock(*mutex_);
+  directories_.emplace(std::string(physical_path), result);
+  return result;
+}
+
+std::optional<fs::path> RootfsView::locate(std::string_view physical_path) const {
+  if (physical_path.empty()) return top_first_.front();
+  auto [parent, name] = split_last(physical_path);
+  for (const fs::path& directory : layers_of(parent)) {
+    fs::path candidate = directory / name;
+    struct stat st{};
+    if (::lstat(candidate.c_str(), &st) != 0) continue;
+    if (overlay_ && is_whiteout(st)) return std::nullopt;
+    return candidate;
+  }
+  return std::nullopt;
+}
+
+std::optional<FileInfo> RootfsView::entry(std::string_view physical_path) const {
+  std::optional<fs::path> host = locate(physical_path);
+  if (!host) return std::nullopt;
+  struct stat st{};
+  if (::lstat(host->c_str(), &st) != 0) fail_errno(cat("cannot stat ", *host));
+  return info_from_stat(*host, st);
+}
+
+std::vector<std::string> RootfsView::list(std::string_view physical_path) const {
+  std::vector<fs::path> layers = layers_of(physical_path);
+  if (layers.empty())
+    fail(quote(physical_path.empty() ? "/" : physical_path), " is not a directory in ", describe());
+
+  std::set<std::string> seen;
+  std::vector<std::string> names;
+  for (const fs::path& directory : layers) {
+    DirHandle dir(directory);
+    while (struct dirent* item = ::readdir(dir.get())) {
+      std::string name = item->d_name;
+      if (name == "." || name == ".." || !seen.insert(name).second) continue;
+      if (overlay_ && (item->d_type == DT_CHR || item->d_type == DT_UNKNOWN)) {
+        struct stat st{};
+        if (::lstat((directory / name).c_str(), &st) == 0 && is_whiteout(st)) continue;
+      }
+      names.push_back(std::move(name));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::map<std::string, std::string> RootfsView::xattrs(std::string_view physical_path) const {
+  std::map<std::string, std::string> result;
+  std::optional<fs::path> host = locate(physical_path);
+  if (!host) return result;
+
+  ssize_t size = ::llistxattr(host->c_str(), nullptr, 0);
+  if (size <= 0) return result;  // none, or a file system without xattrs
+  std::string names(static_cast<std::size_t>(size), '\0');
+  size = ::llistxattr(host->c_str(), names.data(), names.size());
+  if (size < 0) fail_errno(cat("cannot list extended attributes of ", *host));
+  names.resize(static_cast<std::size_t>(size));
+
+  for (const std::string& name : split(names, '\0')) {
+    if (name.empty() || !kept_xattr(name)) continue;
+    ssize_t value_size = ::lgetxattr(host->c_str(), name.c_str(), nullptr, 0);
+    if (value_size < 0) continue;  // removed since the listing
+    std::string value(static_cast<std::size_t>(value_size), '\0');
+    value_size = ::lgetxattr(host->c_str(), name.c_str(), value.data(), value.size());
+    if (value_size < 0) fail_errno(cat("cannot read extended attribute ", name, " of ", *host));
+    value.resize(static_cast<std::size_t>(value_size));
+    result.emplace(name, std::move(value));
+  }
+  return result;
+}
+
+void RootfsView::attach_content(std::string_view physical_path, layer::Entry& entry) const {
+  std::optional<fs::path> host = locate(physical_path);
+  if (!host) fail(quote(physical_path), " not found in ", describe());
+  entry.source = *host;
+}
+
+std::string RootfsView::read(std::string_view physical_path, std::size_t limit) const {
+  std::optional<fs::path> host = locate(physical_path);
+  if (!host) fail(quote(physical_path), " not found in ", describe());
+  UniqueFd fd = open_file(*host, O_RDONLY | O_NOFOLLOW);
+  std::string data;
+  char buffer[65536];
+  while (data.size() < limit) {
+    ssize_t n = ::read(fd.get(), buffer, std::min(sizeof buffer, limit - data.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno(cat("cannot read ", *host));
+    if (n == 0) break;
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+ContentInfo RootfsView::content_info(std::string_view physical_path, const FileInfo& info) const {
+  std::optional<fs::path> host = locate(physical_path);
+  if (!host) fail(quote(physical_path), " not found in ", describe());
+  if (!stat_cache_) return hash_host_file(*host);
+
+  FileIdentity identity = identity_of(*host, info);
+  if (std::optional<ContentInfo> cached = stat_cache_->find(identity)) return *cached;
+  std::int64_t started = now_ns();
+  ContentInfo content = hash_host_file(*host);
+  stat_cache_->put(identity, content, started);
+  return content;
+}
+
+std::optional<std::string> RootfsView::readlink(std::string_view image_path) const {
+  std::optional<FileInfo> info = lstat(image_path);
+  if (!info || info->type != layer::EntryType::symlink) return std::nullopt;
+  return info->link_target;
+}
+
+std::vector<std::string> RootfsView::list_directory(std::string_view image_path) const {
+  std::optional<std::string> resolved = resolve(image_path);
+  if (!resolved) fail(quote(image_path), " not found in ", describe());
+  return list(*resolved);
+}
+
+UniqueFd RootfsView::open(std::string_view image_path) const {
+  std::optional<std::string> resolved = resolve(image_path);
+  std::optional<fs::path> host = resolved ? locate(*resolved) : std::nullopt;
+  if (!host) fail(quote(image_path), " not found in ", describe());
+  return open_file(*host, O_RDONLY | O_NOFOLLOW);
+}
+
+std::string RootfsView::read_file(std::string_view image_path) const {
+  std::optional<std::string> resolved = resolve(image_path);
+  if (!resolved || !locate(*resolved)) fail(quote(image_path), " not found in ", describe());
+  return read(*resolved, static_cast<std::size_t>(-1));
+}
+
+fs::path RootfsView::host_path(std::string_view image_path) const {
+  std::optional<std::string> resolved = resolve(image_path, false);
+  std::optional<fs::path> host = resolved ? locate(*resolved) : std::nullopt;
+  if (!host) fail(quote(image_path), " not found in ", describe());
+  return *host;
+}
+
+}  // namespace imgbuild::context
