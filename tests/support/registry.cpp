@@ -138,13 +138,14 @@ fs::path TestRegistry::blob_file(std::string_view digest) const {
 }
 
 std::vector<std::string> TestRegistry::skopeo_flags(std::string_view side) const {
+  std::string prefix = side.empty() ? std::string("--") : cat("--", side, "-");
   std::vector<std::string> flags;
   if (options_.tls)
-    flags.push_back(cat("--", side, "-cert-dir=", cert_dir_.string()));
+    flags.push_back(cat(prefix, "cert-dir=", cert_dir_.string()));
   else
-    flags.push_back(cat("--", side, "-tls-verify=false"));
+    flags.push_back(cat(prefix, "tls-verify=false"));
   if (!options_.username.empty())
-    flags.push_back(cat("--", side, "-creds=", options_.username, ":", options_.password));
+    flags.push_back(cat(prefix, "creds=", options_.username, ":", options_.password));
   return flags;
 }
 

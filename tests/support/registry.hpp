@@ -49,8 +49,9 @@ class TestRegistry {
   fs::path blob_file(std::string_view digest) const;
   const fs::path& log_file() const { return process_->log_file(); }
 
-  // Returns skopeo flags for using this registry as `side` ("src" or "dest"):
-  // TLS verification or the CA folder, and --<side>-creds when auth is on.
+  // Returns skopeo flags for using this registry as `side`: "src" or "dest"
+  // for `skopeo copy`, "" for `skopeo inspect`. They set the CA folder (or
+  // turn TLS verification off for plain HTTP) and, with auth, the creds.
   std::vector<std::string> skopeo_flags(std::string_view side) const;
 
   // Stops the registry by PID; the destructor does it too.
