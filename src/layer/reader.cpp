@@ -180,7 +180,7 @@ bool TarReader::next(Entry& entry) {
 
 std::size_t TarReader::read(void* buffer, std::size_t size) {
   la_ssize_t n = archive_read_data(state_->tar.get(), buffer, size);
-  if (n < 0) fail_archive(state_->tar.get(), cat("layer ", options_.layer_name, ": cannot read entry content"));
+  if (n < 0) fail_archive(state_->tar.get(), "cannot read the entry content");
   return static_cast<std::size_t>(n);
 }
 
@@ -222,12 +222,31 @@ std::string ContentReader::read_all(std::uint64_t limit) {
   return data;
 }
 
+void run_checking_blob(const fs::path& blob, const ReadOptions& options, const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    if (!options.blob_digest) throw;
+    Digest actual = sha256_of_file(blob);
+    if (actual == *options.blob_digest) throw;
+    fail("layer ", options.layer_name.empty() ? quote(blob.string()) : options.layer_name, ": the blob hashes to ",
+         actual.str(), " but ", options.blob_digest->str(), " was expected; the blob is corrupt, remove it and pull or build again (",
+         error.what(), ")");
+  }
+}
+
 ReadResult for_each_entry(const fs::path& blob, const std::function<void(const Entry&, ContentReader&)>& callback,
                           const ReadOptions& options) {
-  TarReader reader(blob, options);
-  Entry entry;
-  while (reader.next(entry)) callback(entry, reader);
-  return reader.finish();
+  ReadResult result;
+  run_checking_blob(blob, options, [&] {
+    TarReader reader(blob, options);
+    Entry entry;
+    while (reader.next(entry)) {
+      with_context(cat("layer ", reader.layer_name(), ": entry ", quote(entry.path)), [&] { callback(entry, reader); });
+    }
+    result = reader.finish();
+  });
+  return result;
 }
 
 }  // namespace imgbuild::layer

@@ -31,6 +31,11 @@ class TarReader final : public ContentReader {
   ReadOptions options_;
 };
 
+// Runs `body`; when it throws and `options.blob_digest` does not match the
+// blob file, throws that mismatch instead, since a corrupt blob explains the
+// failure better than the decompressor's message.
+void run_checking_blob(const std::filesystem::path& blob, const ReadOptions& options, const std::function<void()>& body);
+
 // Cleans a tar entry name: drops leading '/', "./", empty and "."
 // components and a trailing '/'; keeps "..". "" is the root.
 std::string clean_entry_path(std::string_view name);

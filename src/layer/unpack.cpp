@@ -298,14 +298,16 @@ class Unpacker {
 };
 
 UnpackResult unpack(const fs::path& blob, const fs::path& root, const ReadOptions& options, Form form, OpaqueXattr opaque) {
-  TarReader reader(blob, options);
-  Unpacker unpacker(root, form, opaque, reader.layer_name());
-  Entry entry;
-  while (reader.next(entry)) unpacker.apply(entry, reader);
   UnpackResult result;
-  result.read = reader.finish();
-  unpacker.finish();
-  result.skipped_devices = unpacker.skipped_devices();
+  run_checking_blob(blob, options, [&] {
+    TarReader reader(blob, options);
+    Unpacker unpacker(root, form, opaque, reader.layer_name());
+    Entry entry;
+    while (reader.next(entry)) unpacker.apply(entry, reader);
+    result.read = reader.finish();
+    unpacker.finish();
+    result.skipped_devices = unpacker.skipped_devices();
+  });
   return result;
 }
 
