@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "imgbuild/context/copy_plan.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <map>
@@ -11,6 +12,7 @@
 #include "imgbuild/context/build_context.hpp"
 #include "imgbuild/context/ignore.hpp"
 #include "imgbuild/context/secrets_guard.hpp"
+#include "imgbuild/layer/order.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
 
@@ -298,10 +300,16 @@ void Planner::guard_secrets(CopyPlan& plan) const {
 }
 
 CopyPlan Planner::finish() {
+  // The layer writer's order: parents first, then byte order within a
+  // directory, so "first name" of a hardlink agrees with the tar.
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : entries_) paths.push_back(path);
+  std::sort(paths.begin(), paths.end(), layer::path_before);
+
   CopyPlan plan;
-  for (auto& [path, entry] : entries_) {
+  for (const std::string& path : paths) {
     plan.origins.push_back(origins_[path]);
-    plan.entries.push_back(std::move(entry));
+    plan.entries.push_back(std::move(entries_[path]));
   }
   link_hardlinks(plan);
   hash_contents(plan);

@@ -15,7 +15,13 @@ class DirectoryContext final : public BuildContext {
   DirectoryContext(RootfsView view, IgnoreRules rules) : view_(std::move(view)), rules_(std::move(rules)) {}
 
   std::string describe() const override { return view_.describe(); }
-  std::optional<FileInfo> entry(std::string_view path) const override { return view_.entry(path); }
+  std::optional<FileInfo> entry(std::string_view path) const override {
+    std::optional<FileInfo> info = view_.entry(path);
+    // The context root's own mode comes from where it was checked out or
+    // created (mkdtemp gives 0700); copying "." should not depend on that.
+    if (info && path.empty()) info->mode = 0755;
+    return info;
+  }
   std::vector<std::string> list(std::string_view path) const override { return view_.list(path); }
   std::map<std::string, std::string> xattrs(std::string_view path) const override { return view_.xattrs(path); }
   void attach_content(std::string_view path, layer::Entry& entry) const override {

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "imgbuild/exec/run_step.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec/bundle.hpp"
+#include "exec/container.hpp"
+#include "exec/overlay.hpp"
+#include "exec/rootless.hpp"
+#include "exec/spec.hpp"
+#include "exec/user.hpp"
+#include "imgbuild/exec/runtime.hpp"
+#include "imgbuild/util/error.hpp"
+#include "imgbuild/util/fs.hpp"
+#include "imgbuild/util/strings.hpp"
+
+namespace imgbuild::exec {
+namespace {
+
+namespace fs = std::filesystem;
+
+void validate(const RunRequest& request) {
+  if (request.argv.empty()) fail("step ", quote(request.label), " has no command: give argv");
+  if (request.lower_dirs.empty()) fail("step ", quote(request.label), " has no lower dirs: give the base layers");
+  if (request.upper_dir.empty() != request.work_dir.empty())
+    fail("step ", quote(request.label), " needs both upper_dir and work_dir, or neither and a scratch_dir");
+  if (request.upper_dir.empty() && request.scratch_dir.empty())
+    fail("step ", quote(request.label), " needs an upper_dir and work_dir or a scratch_dir");
+  if (request.workdir.empty() || request.workdir[0] != '/')
+    fail("invalid workdir ", quote(request.workdir), ": use an absolute path");
+  for (const auto& cache : request.caches)
+    if (cache.target.empty() || cache.target[0] != '/')
+      fail("invalid cache mount target ", quote(cache.target), ": use an absolute path");
+  for (const auto& secret : request.secrets)
+    if (!secret.target.empty() && secret.target[0] != '/')
+      fail("invalid secret target ", quote(secret.target), ": use an absolute path");
+}
+
+std::pair<fs::path, fs::path> upper_and_work(const RunRequest& request) {
+  fs::path upper = request.upper_dir, work = request.work_dir;
+  if (upper.empty()) {
+    upper = request.scratch_dir / "upper";
+    work = request.scratch_dir / "work";
+  }
+  fs::create_directories(upper);
+  fs::create_directories(work);
+  return {upper, work};
+}
+
+std::string unique_container_id() {
+  static std::atomic<unsigned> counter{0};
+  return cat("imgbuild-", ::getpid(), "-", counter++, "-", std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+std::vector<std::string> mount_targets(const std::vector<BindMount>& binds) {
+  std::vector<std::string> targets = {"proc", "dev", "sys"};
+  for (const auto& bind : binds) targets.push_back(bind.destination.substr(1));
+  return targets;
+}
+
+// Keeps the last lines of output and forwards each with the step's label.
+class OutputTail {
+ public:
+  explicit OutputTail(const RunRequest& request) : request_(request) {}
+
+  void add(Stream stream, std::string_view line) {
+    lines_.emplace_back(line);
+    if (lines_.size() > request_.tail_lines) lines_.pop_front();
+    if (request_.on_output)
+      request_.on_output(request_.label.empty() ? std::string(line) : cat("[", request_.label, "] ", line), stream);
+  }
+  std::vector<std::string> lines() const { return {lines_.begin(), lines_.end()}; }
+
+ private:
+  const RunRequest& request_;
+  std::deque<std::string> lines_;
+};
+
+SpecInput make_spec_input(const RunRequest& request, const RuntimeInfo& runtime, const ResolvedUser& user,
+                          std::vector<BindMount> binds) {
+  SpecInput input;
+  input.args = request.argv;
+  input.env = step_env(request, user);
+  input.cwd = request.workdir;
+  input.uid = user.uid;
+  input.gid = user.gid;
+  input.additional_gids = user.additional_gids;
+  input.hostname = request.hostname;
+  input.network_none = request.network == Network::none;
+  input.no_new_privileges = request.no_new_privileges;
+  if (runtime.nofile) input.nofile = runtime.nofile;
+  if (runtime.nproc) input.nproc = runtime.nproc;
+  input.binds = std::move(binds);
+  return input;
+}
+
+}  // namespace
+
+StepResult run_step(const RunRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  validate(request);
+  bool rootless = ::geteuid() != 0;
+  RootlessIds rootless_ids;
+  if (rootless) rootless_ids = rootless_id_mappings();
+
+  RuntimeInfo runtime = probe_runtime(request.runtime, request.store_dir);
+  auto [upper, work] = upper_and_work(request);
+
+  // Registered with the interrupt handler first, so it is removed last:
+  // after the container is deleted and the overlay unmounted.
+  TempDir temp("imgbuild-run-");
+  fs::path rootfs = temp / "rootfs", bundle = temp / "bundle";
+  fs::create_directories(bundle);
+  ::chmod(temp.path().c_str(), 0700);
+  OverlayMount overlay(request.lower_dirs, upper, work, rootfs, temp / "overlay", rootless);
+
+  ResolvedUser user = request.resolved_user ? *request.resolved_user
+                                            : with_context(cat("step ", quote(request.label)), [&] {
+                                                return resolve_user_in_root(rootfs, request.user);
+                                              });
+  std::vector<BindMount> binds = prepare_binds(request, bundle);
+  MountStubs stubs(rootfs, upper, mount_targets(binds));
+
+  SpecInput input = make_spec_input(request, runtime, user, std::move(binds));
+  input.root_path = rootfs.string();
+  input.uid_mappings = rootless_ids.uid_mappings;
+  input.gid_mappings = rootless_ids.gid_mappings;
+  write_file_atomic(bundle / "config.json", make_runtime_spec(input).dump(2) + "\n");
+
+  fs::path state_dir = request.runtime_state_dir.empty() ? temp / "state" : request.runtime_state_dir;
+  OutputTail tail(request);
+  ContainerOutcome outcome;
+  {
+    Container container(runtime, state_dir, unique_container_id());
+    outcome = container.run(bundle, [&](Stream stream, std::string_view line) { tail.add(stream, line); },
+                            request.cancelled);
+  }
+  stubs.remove();
+  overlay.unmount();
+  stubs.prune_upper(request.lower_dirs);
+
+  StepResult result;
+  result.exit_code = outcome.exit_code;
+  result.cancelled = outcome.cancelled;
+  result.runtime_error = outcome.runtime_error;
+  result.last_lines = tail.lines();
+  result.upper_dir = upper;
+  result.work_dir = work;
+  result.duration = std::chrono::steady_clock::now() - started;
+  return result;
+}
+
+}  // namespace imgbuild::exec
