@@ -2,7 +2,6 @@
 // Host-derived environment for steps and the list of files that change on
 // every run whatever the step does.
 #include <cstdlib>
-#include <fnmatch.h>
 
 #include "imgbuild/exec/run_step.hpp"
 
@@ -20,7 +19,8 @@ std::vector<std::string> host_proxy_env() {
 const std::vector<std::string>& default_volatile_paths() {
   // Each of these is rewritten by dpkg, apt, update-alternatives, ldconfig or
   // debconf with the current time (or a backup of the previous state) on
-  // every run, so keeping them would make every layer differ.
+  // every run, so keeping them would make every layer differ. The patterns
+  // are for layer::ScanOptions::exclude, where '*' also matches '/'.
   static const std::vector<std::string> paths = {
       "var/log/dpkg.log",
       "var/log/apt/history.log",
@@ -32,15 +32,6 @@ const std::vector<std::string>& default_volatile_paths() {
       "var/lib/dpkg/*-old",
   };
   return paths;
-}
-
-bool is_volatile(std::string_view path, const std::vector<std::string>& patterns) {
-  std::string text(path);
-  for (const auto& pattern : patterns) {
-    // FNM_PATHNAME: '*' stays within one path component.
-    if (::fnmatch(pattern.c_str(), text.c_str(), FNM_PATHNAME) == 0) return true;
-  }
-  return false;
 }
 
 }  // namespace imgbuild::exec

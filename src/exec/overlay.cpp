@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "imgbuild/layer/mount_stack.hpp"
 #include "imgbuild/util/cleanup.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
@@ -23,8 +24,16 @@ namespace fs = std::filesystem;
 // mount(2) copies at most one page of option data, terminating NUL included.
 std::size_t max_option_length() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) - 1; }
 
-// Characters that separate overlay options or lower dirs.
-bool needs_escape(const std::string& path) { return path.find_first_of(",:\\") != std::string::npos; }
+// Escapes the characters that separate overlay options and lower dirs, the
+// way layer::lowerdir_option does for lower dirs.
+std::string escape_option(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ',' || c == ':' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
 
 std::string read_xattr(const fs::path& path, const char* name) {
   char value[64];
@@ -108,14 +117,6 @@ struct Merger {
 
 }  // namespace
 
-std::string overlay_options(const std::vector<std::string>& lowers_bottom_first, const std::string& upper,
-                            const std::string& work, bool user_xattr) {
-  std::vector<std::string> top_first(lowers_bottom_first.rbegin(), lowers_bottom_first.rend());
-  std::string options = cat("lowerdir=", join(top_first, ":"), ",upperdir=", upper, ",workdir=", work);
-  if (user_xattr) options += ",userxattr";
-  return options;
-}
-
 void merge_lower_dirs(const std::vector<fs::path>& lowers, const fs::path& destination) {
   fs::create_directories(destination);
   Merger merger;
@@ -134,45 +135,37 @@ OverlayMount::OverlayMount(const std::vector<fs::path>& lowers, const fs::path& 
                            const fs::path& target, const fs::path& scratch, bool user_xattr)
     : target_(target) {
   if (lowers.empty()) fail("cannot mount an overlay without lower dirs: give at least one lower dir");
-
-  std::vector<std::string> paths;
-  for (const auto& lower : lowers) paths.push_back(lower.string());
-  std::string upper_path = upper.string(), work_path = work.string();
-  options_ = overlay_options(paths, upper_path, work_path, user_xattr);
+  std::string rest = cat(",upperdir=", escape_option(upper.string()), ",workdir=", escape_option(work.string()),
+                         user_xattr ? ",userxattr" : "");
+  options_ = layer::lowerdir_option(lowers) + rest;
 
   // Overlay resolves the paths at mount time, so short symlinks in the
-  // scratch dir stand in for long paths or paths with separators in them.
-  bool escape = needs_escape(upper_path) || needs_escape(work_path);
-  for (const auto& path : paths) escape = escape || needs_escape(path);
-  if (escape || options_.size() > max_option_length()) {
+  // scratch dir can stand in for long lower paths.
+  std::vector<fs::path> paths = lowers;
+  if (options_.size() > max_option_length()) {
     fs::create_directories(scratch / "l");
     for (std::size_t i = 0; i < paths.size(); ++i) {
       fs::path link = scratch / "l" / std::to_string(i);
-      fs::create_symlink(fs::absolute(paths[i]), link);
-      paths[i] = link.string();
+      fs::create_symlink(fs::absolute(lowers[i]), link);
+      paths[i] = link;
     }
-    fs::create_symlink(fs::absolute(upper), scratch / "u");
-    fs::create_symlink(fs::absolute(work), scratch / "w");
-    upper_path = (scratch / "u").string();
-    work_path = (scratch / "w").string();
-    if (needs_escape(scratch.string()))
-      fail("cannot mount an overlay from ", quote(scratch.string()), ": set TMPDIR to a path without ',', ':' or '\\'");
-    options_ = overlay_options(paths, upper_path, work_path, user_xattr);
+    options_ = layer::lowerdir_option(paths) + rest;
   }
 
   // Still too long: merge the bottom layers into one directory, enough of
   // them that the remaining paths and the merged dir's path fit.
   if (options_.size() > max_option_length()) {
     fs::path merged = scratch / "merged";
-    std::size_t needed = options_.size() - max_option_length() + merged.string().size() + 1;
+    std::size_t needed = options_.size() - max_option_length() + escape_option(merged.string()).size() + 1;
     std::size_t saved = 0;
-    while (merged_layers_ < paths.size() && saved < needed) saved += paths[merged_layers_++].size() + 1;
+    while (merged_layers_ < paths.size() && saved < needed)
+      saved += escape_option(paths[merged_layers_++].string()).size() + 1;
     auto split_point = lowers.begin() + static_cast<std::ptrdiff_t>(merged_layers_);
     merge_lower_dirs(std::vector<fs::path>(lowers.begin(), split_point), merged);
 
-    std::vector<std::string> remaining = {merged.string()};
+    std::vector<fs::path> remaining = {merged};
     remaining.insert(remaining.end(), paths.begin() + static_cast<std::ptrdiff_t>(merged_layers_), paths.end());
-    options_ = overlay_options(remaining, upper_path, work_path, user_xattr);
+    options_ = layer::lowerdir_option(remaining) + rest;
     if (options_.size() > max_option_length())
       fail("overlay mount options for ", target_, " exceed one page even after merging all lower dirs: "
            "use shorter upper and work paths");

@@ -34,10 +34,6 @@ class OverlayMount {
   bool mounted_ = false;
 };
 
-// Builds the overlay mount option string for the given paths.
-std::string overlay_options(const std::vector<std::string>& lowers_bottom_first, const std::string& upper,
-                            const std::string& work, bool user_xattr);
-
 // Copies `lowers` (bottom first, overlay form) into `destination` as one
 // directory with their whiteouts and opaque markers applied. Files are
 // hard-linked when the file system allows it, else copied.

@@ -12,7 +12,8 @@
 #include "exec/overlay.hpp"
 #include "exec/rootless.hpp"
 #include "exec/spec.hpp"
-#include "exec/user.hpp"
+#include "imgbuild/context/rootfs_view.hpp"
+#include "imgbuild/context/users.hpp"
 #include "imgbuild/exec/runtime.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
@@ -98,6 +99,12 @@ SpecInput make_spec_input(const RunRequest& request, const RuntimeInfo& runtime,
   return input;
 }
 
+ResolvedUser resolve_user(const RunRequest& request) {
+  context::RootfsView view(request.lower_dirs, cat("step ", quote(request.label)));
+  context::UserIds ids = context::resolve_user(view, request.user.empty() ? "0" : request.user);
+  return {ids.uid, ids.gid, ids.additional_gids, ids.home};
+}
+
 }  // namespace
 
 StepResult run_step(const RunRequest& request) {
@@ -118,10 +125,7 @@ StepResult run_step(const RunRequest& request) {
   ::chmod(temp.path().c_str(), 0700);
   OverlayMount overlay(request.lower_dirs, upper, work, rootfs, temp / "overlay", rootless);
 
-  ResolvedUser user = request.resolved_user ? *request.resolved_user
-                                            : with_context(cat("step ", quote(request.label)), [&] {
-                                                return resolve_user_in_root(rootfs, request.user);
-                                              });
+  ResolvedUser user = request.resolved_user ? *request.resolved_user : resolve_user(request);
   std::vector<BindMount> binds = prepare_binds(request, bundle);
   MountStubs stubs(rootfs, upper, mount_targets(binds));
 

@@ -7,6 +7,8 @@
 
 #include "imgbuild/exec/run_step.hpp"
 #include "imgbuild/exec/runtime.hpp"
+#include "imgbuild/layer/scan.hpp"
+#include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
 #include "exec/step_fixture.hpp"
 #include "support/toolkit.hpp"
@@ -24,6 +26,15 @@ std::string xattr(const fs::path& path, const char* name) {
   return size > 0 ? std::string(value, static_cast<std::size_t>(size)) : std::string();
 }
 
+
+char entry_kind(const layer::Entry& entry) {
+  switch (entry.type) {
+    case layer::EntryType::directory: return 'd';
+    case layer::EntryType::symlink: return 'l';
+    case layer::EntryType::regular: return 'f';
+    default: return '?';
+  }
+}
 
 }  // namespace
 
@@ -71,4 +82,22 @@ TEST_CASE("exec: step changes land in upper dir", "[exec]") {
   CHECK(xattr(result.upper_dir / "data", "trusted.overlay.opaque").empty());
   CHECK(xattr(result.upper_dir / "new", "trusted.overlay.opaque").empty());
   CHECK(read_file(result.upper_dir / "data/modify.txt") == "one\ntwo\n");
+
+  std::vector<std::string> changes;
+  for (const auto& entry : layer::changes_from_overlay_upper(result.upper_dir))
+    changes.push_back(cat(entry_kind(entry), " ", entry.path));
+  std::vector<std::string> expected_changes = {
+      "d data",
+      "f data/.wh.dir-gone",
+      "f data/.wh.gone.txt",
+      "d data/keep",
+      "l data/link",
+      "f data/modify.txt",
+      "d data/replace",
+      "f data/replace/.wh..wh..opq",
+      "f data/replace/new1",
+      "d new",
+      "f new/file",
+  };
+  CHECK(changes == expected_changes);
 }

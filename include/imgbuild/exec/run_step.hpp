@@ -69,9 +69,9 @@ struct RunRequest {
   bool pass_proxy_env = true;     // add host_proxy_env() entries the env does not set
   std::string workdir = "/";      // created (root, 0755) when missing
 
-  // `user` is resolved from the mounted root's /etc/passwd and /etc/group the
-  // way Docker does ("name", "uid", "name:group", "uid:gid"; empty: root)
-  // unless `resolved_user` is set.
+  // `user` ("name", "uid", "name:group", "uid:gid"; empty: root) is resolved
+  // through the lower dirs' /etc/passwd and /etc/group with
+  // context::resolve_user unless `resolved_user` is set.
   std::string user;
   std::optional<ResolvedUser> resolved_user;
 
@@ -113,11 +113,9 @@ StepResult run_step(const RunRequest& request);
 // Steps get them; cache keys and image configs must not.
 std::vector<std::string> host_proxy_env();
 
-// Returns the documented paths that Debian tools rewrite with the current
-// time on every run (logs, -old backups, caches). Layer-relative globs.
+// Returns the paths that Debian tools rewrite with the current time on every
+// run (logs, -old backups, caches), as layer-relative globs for
+// layer::ScanOptions::exclude. The list is documented in docs/exec.md.
 const std::vector<std::string>& default_volatile_paths();
-
-// True when `path` (layer-relative, no leading '/') matches one of `patterns`.
-bool is_volatile(std::string_view path, const std::vector<std::string>& patterns);
 
 }  // namespace imgbuild::exec
