@@ -28,8 +28,8 @@ std::optional<std::string> env(const char* name) {
   return std::string(value);
 }
 
-// Docker Hub answers to several names; a credential saved under any of them
-// applies to all.
+// Docker Hub has several host names, and a credential saved under any of
+// them applies to all.
 bool same_registry(std::string_view key_host, std::string_view domain) {
   auto hub = [](std::string_view host) {
     return host == "docker.io" || host == "index.docker.io" || host == "registry-1.docker.io";

@@ -28,8 +28,8 @@ std::vector<Digest> diff_ids_of(const nlohmann::json& config, const Digest& conf
   return diff_ids;
 }
 
-// A single-platform image may be built for another platform; running it
-// fails later, so say so now.
+// A single-platform image may be built for another platform. Running it
+// fails later, so a warning now points at the cause.
 void warn_on_platform_mismatch(const nlohmann::json& config, const image::Platform& platform,
                                const Reference& reference) {
   image::Platform actual{config.value("os", ""), config.value("architecture", ""), config.value("variant", "")};

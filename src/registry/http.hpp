@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// One HTTP exchange over libcurl. The registry client builds on it; it knows
-// nothing about registries, auth or retries.
+// One HTTP exchange over libcurl. The registry client builds on it, and it
+// has no notion of registries, auth or retries.
 #pragma once
 
 #include <cstdint>

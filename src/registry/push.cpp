@@ -17,8 +17,8 @@ std::string with_digest_parameter(const std::string& location, const Digest& dig
   return cat(location, separator, "digest=", http::escape(digest.str()));
 }
 
-// Reads the end offset from a "Range: 0-<last>" header; returns the number
-// of bytes the registry holds.
+// Returns the number of bytes the registry stored, from a "Range: 0-<last>"
+// header.
 std::uint64_t range_end(const http::Response& response, std::string_view url) {
   std::string range = response.header("range");
   if (range.starts_with("bytes=")) range = range.substr(6);
@@ -137,12 +137,12 @@ void Client::State::upload_chunked(const Reference& reference, std::string locat
     http::Response response = transport.send(patch);
     std::string url = http::redact_url(transport.url(patch.host, patch.target));
 
-    // 416: the registry holds a different amount; continue from its offset.
+    // A 416 means the registry stored a different amount, so continue from its offset.
     if (response.status != 202 && response.status != 416) fail("PATCH ", url, ": ", describe(response));
     std::uint64_t held = range_end(response, url);
     if (held > size) fail("PATCH ", url, ": the registry holds ", held, " bytes of a ", size, "-byte blob");
     if (response.status == 202 && held != offset + length)
-      log::debug(cat("PATCH ", url, ": the registry holds ", held, " bytes, expected ", offset + length));
+      log::debug(cat("PATCH ", url, ": the registry stored ", held, " bytes, expected ", offset + length));
     offset = held;
     location = upload_location(response, "PATCH", url);
 

@@ -96,7 +96,7 @@ http::Response Transport::send(const Call& call) {
     } catch (const http::TransportError& error) {
       bool insecure = !tls_for(call.host).verify;
       if (error.tls_handshake() && insecure && state.scheme == "https" && to_registry) {
-        log::warn(cat("registry ", quote(call.host), " does not answer over TLS and is marked insecure: using plain HTTP"));
+        log::warn(cat("registry ", quote(call.host), " failed the TLS handshake and is marked insecure: using plain HTTP"));
         state.scheme = "http";
         continue;
       }

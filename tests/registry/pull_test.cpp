@@ -210,7 +210,7 @@ TEST_CASE("registry: tls is verified", "[registry]") {
   CHECK(plain.ends_with("): set a CA file for '" + http_server.host() +
                         "' in the registry options, or mark it insecure if it serves plain HTTP"));
 
-  // With the CA, and with the insecure flag, both answer (404: no such image).
+  // With the CA, and with the insecure flag, both respond with 404 (no such image).
   registry::RegistryOptions trusting = client_options(https_server);
   trusting.hosts[http_server.host()].insecure = true;
   Client client(trusting);
@@ -224,5 +224,5 @@ TEST_CASE("registry: tls is verified", "[registry]") {
             "/demo/none:v1' not found: GET http://" + http_server.host() +
             "/v2/demo/none/manifests/v1: 404 Not Found: MANIFEST_UNKNOWN: manifest unknown");
   CHECK(captured.text() == "imgbuild: warning: registry '" + http_server.host() +
-                               "' does not answer over TLS and is marked insecure: using plain HTTP\n");
+                               "' failed the TLS handshake and is marked insecure: using plain HTTP\n");
 }

@@ -88,10 +88,9 @@ struct TestImageOptions {
 };
 
 // Writes an OCI image layout at `layout` (adding to an existing one) with a
-// one-layer image: /bin/busybox, /bin/sh and /etc/marker, in a gzip layer
-// made by tar and gzip with fixed times and owners, so the digests only
-// depend on the busybox binary and the marker. The image is named `tag` in
-// index.json.
+// one-layer image: /bin/busybox, /bin/sh and /etc/marker. tar and gzip make
+// the layer with fixed times and owners, so the digests depend only on the
+// busybox binary and the marker. The image is named `tag` in index.json.
 TestImage write_busybox_layout(const fs::path& layout, std::string_view tag, const TestImageOptions& options = {});
 
 // Copies `tag` from the OCI layout to `registry` as `repository_and_tag`

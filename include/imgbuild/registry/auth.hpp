@@ -11,7 +11,8 @@
 namespace imgbuild::registry {
 
 // A user name and password (or token) for HTTP basic auth, and the file
-// they came from so errors can say where to fix them. Never log `password`.
+// they came from, which errors name so the user knows what to fix. Never log
+// `password`.
 struct Credentials {
   std::string username;
   std::string password;

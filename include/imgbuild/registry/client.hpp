@@ -49,8 +49,8 @@ struct ResolvedManifest {
   Digest digest;            // sha256 of `bytes`
   std::string media_type;   // OCI or Docker image manifest type
   std::string bytes;        // exactly as served
-  // What the reference points at: the index or manifest list when the tag
-  // names one, else equal to `digest`. Lock files pin this digest.
+  // The digest of the document the reference names: the index or manifest
+  // list when there is one, else equal to `digest`. Lock files pin it.
   Digest reference_digest;
 };
 
@@ -119,7 +119,7 @@ class Client {
   // every tag. Checks the registry's Docker-Content-Digest for each manifest.
   PushResult push(store::Store& store, const PushRequest& request, const ProgressCallback& progress = {});
 
-  // Returns true when the repository of `reference` holds blob `digest`.
+  // Returns true when the repository of `reference` contains blob `digest`.
   bool has_blob(const Reference& reference, const Digest& digest);
 
   const ClientStats& stats() const;

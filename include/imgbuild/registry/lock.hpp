@@ -53,12 +53,13 @@ enum class LockMode {
   locked,   // --locked: resolve, fail when a tag is unpinned or moved; never change the lock
 };
 
-// Returns `reference` with the digest to pull, deciding by `mode`:
-// normal uses the pin without contacting the registry; refresh and a missing
-// pin resolve the tag and store the new pin in `lock`; locked resolves the
-// tag and throws Error naming the tag, the pinned and the resolved digests
-// when they differ. A reference that names a digest is returned unchanged.
-// The caller saves `lock` after all bases are resolved.
+// Returns `reference` with the digest to pull, chosen by `mode`. In normal
+// mode a pin is used without contacting the registry. Refresh mode, and a
+// missing pin in normal mode, resolve the tag and store the new pin in
+// `lock`. Locked mode resolves the tag and throws Error naming the tag, the
+// pinned and the resolved digest when they differ, or when there is no pin.
+// A reference that names a digest is returned unchanged. The caller saves
+// `lock` after all bases are resolved.
 Reference pin_base(Client& client, LockFile& lock, const Reference& reference, const image::Platform& platform,
                    LockMode mode);
 

@@ -12,7 +12,7 @@ namespace imgbuild::registry {
 // An image reference in the docker grammar:
 //   [domain/]path[:tag][@sha256:hex]
 // The first component is a domain when it contains '.' or ':' or is
-// "localhost"; otherwise the domain is docker.io, where a single-component
+// "localhost". Otherwise the domain is docker.io, where a single-component
 // path gets the "library/" prefix. Without a tag or digest the tag is "latest".
 struct Reference {
   std::string domain;            // "docker.io", "quay.io", "127.0.0.1:5000"

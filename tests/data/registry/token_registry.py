@@ -6,7 +6,7 @@ Usage: token_registry.py PORT USER PASSWORD
 
 It serves one OCI manifest as demo/app:v1, behind a Docker-style token
 service at /token that accepts HTTP basic auth with USER and PASSWORD and
-returns {"access_token": ...}. demo/flaky:v1 answers 503 twice before
+returns {"access_token": ...}. demo/flaky:v1 responds with 503 twice before
 serving the same manifest. POST /revoke invalidates every token (an
 expiry), GET /stats returns counters as JSON.
 """
