@@ -46,7 +46,7 @@ void check_pulled(const image::Image& pulled, const TestImage& image, const stor
 
 }  // namespace
 
-TEST_CASE("registry: pull over http and https, with and without auth", "[registry]") {
+TEST_CASE("registry: pull over http and https", "[registry]") {
   struct Mode {
     bool tls;
     bool auth;

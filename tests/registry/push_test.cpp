@@ -135,7 +135,7 @@ TEST_CASE("registry: cross-repository mount", "[registry]") {
   CHECK(skopeo_digest(server, server.host() + "/demo/target:v1") == setup.image.manifest_digest);
 }
 
-TEST_CASE("registry: push with credentials from the docker config", "[registry]") {
+TEST_CASE("registry: push with docker config credentials", "[registry]") {
   PushSetup setup;
   TestRegistry server(setup.dir / "registry", {true, "pusher", "push-pass-42"});
   ScopedEnv no_auth_file("REGISTRY_AUTH_FILE", std::nullopt);
