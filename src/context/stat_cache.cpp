@@ -97,7 +97,7 @@ void StatCache::load() {
   if (!std::filesystem::exists(file_, error)) return;
   std::string data = read_file(file_);
   if (!std::string_view(data).starts_with(file_header)) {
-    log::debug(cat("stat cache ", file_, " has another format version; starting a new one"));
+    log::debug(cat("stat cache ", quote(file_.string()), " has another format version; starting a new one"));
     return;
   }
 
@@ -116,7 +116,7 @@ void StatCache::load() {
     if (reader.ok) records_.emplace(std::move(path), std::move(record));
   }
   if (!reader.ok) {
-    log::warn(cat("stat cache ", file_, " is truncated; files not listed in it will be hashed again"));
+    log::warn(cat("stat cache ", quote(file_.string()), " is truncated; files not listed in it will be hashed again"));
     dirty_ = true;
   }
 }
