@@ -50,7 +50,10 @@ class Unpacker {
       fail("layer ", layer_, ": entry ", quote(entry.path), " has a '..' component, which could write outside the root; the layer is rejected");
     if (entry.path.empty()) return apply_root(entry);
 
-    auto [parent, base] = split_parent(entry.path);
+    // Named variables, not a structured binding: clang 14 cannot capture those.
+    std::pair<std::string, std::string> parts = split_parent(entry.path);
+    const std::string& parent = parts.first;
+    const std::string& base = parts.second;
     if (base == opaque_name) return apply_opaque(parent);
     if (is_whiteout_name(base)) return apply_whiteout(parent, base.substr(4));
 
