@@ -97,8 +97,11 @@ std::pair<Digest, std::uint64_t> hash_decompressed(LayerFeed& feed, Compression&
   archive_read_support_filter_zstd(reader.get());
   archive_read_support_format_raw(reader.get());
   auto fail_archive = [&](std::string_view what) {
-    const char* library_error = archive_error_string(reader.get());
-    std::string detail = !feed.error.empty() ? feed.error : library_error ? library_error : "unknown error";
+    std::string detail = feed.error;
+    if (detail.empty()) {
+      const char* library_error = archive_error_string(reader.get());
+      detail = library_error ? library_error : "unknown error";
+    }
     fail(what, " layer ", quote(feed.path->string()), ": ", detail);
   };
   if (archive_read_open(reader.get(), &feed, nullptr, feed_read, nullptr) != ARCHIVE_OK) fail_archive("opening");
@@ -225,8 +228,8 @@ ImportedLayer import_layer(store::Store& store, const fs::path& file, const std:
 
 namespace {
 
-// Returns the layer from the store when it already holds `source`'s blob
-// for `diff_id`, so importing the same base twice reads nothing.
+// Returns the layer from the store when the store already contains
+// `source`'s blob for `diff_id`, so importing the same base twice reads nothing.
 std::optional<Layer> stored_layer(const store::Store& store, const LayerSource& source, const Digest& diff_id) {
   if (!source.digest) return std::nullopt;
   auto record = store.find_layer(diff_id);

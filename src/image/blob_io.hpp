@@ -51,7 +51,7 @@ void export_bytes(std::string_view bytes, const Digest& digest, const fs::path& 
 std::string import_document(store::Store& store, const fs::path& file, const std::optional<Digest>& digest,
                             std::optional<std::int64_t> size = std::nullopt);
 
-// What a layer file turned out to be once read.
+// The facts about a layer file found by reading it.
 struct ImportedLayer {
   Descriptor blob;  // digest and size as read; media type from the compression found
   Digest diff_id;
@@ -66,7 +66,7 @@ struct ImportedLayer {
 ImportedLayer import_layer(store::Store& store, const fs::path& file, const std::optional<Digest>& expected_digest,
                            const Digest& expected_diff_id);
 
-// A layer file of an image being imported, with what its manifest says.
+// A layer file of an image being imported, with its manifest's descriptor data.
 struct LayerSource {
   fs::path file;
   std::optional<Digest> digest;      // nothing when the file name does not carry it
@@ -75,8 +75,8 @@ struct LayerSource {
 };
 
 // Imports an image whose config bytes are `config_bytes` (already stored)
-// and whose layers are `layers`, base first. Layers the store already holds
-// under the same blob digest are not read again.
+// and whose layers are `layers`, base first. Layers the store already
+// contains under the same blob digest are not read again.
 Image import_image(store::Store& store, const std::string& config_bytes, const std::vector<LayerSource>& layers,
                    const fs::path& origin);
 

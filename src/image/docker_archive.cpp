@@ -64,9 +64,9 @@ bool names_match(const std::string& wanted, const std::string& tag) {
   return starts_with(normalized_tag, "localhost/") && docker_normalize(cat("localhost/", wanted)) == normalized_tag;
 }
 
-// The digest a docker-archive member name carries: "blobs/sha256/<hex>"
-// (Docker 25 and later), "<hex>.json" and "<hex>.tar" (podman); nothing for
-// "<id>/layer.tar", whose id is not a content digest.
+// Returns the digest in a docker-archive member name. Newer `docker save`
+// writes "blobs/sha256/<hex>", and podman writes "<hex>.json" and "<hex>.tar".
+// Returns nothing for "<id>/layer.tar", because that id is not a digest.
 std::optional<Digest> digest_in_name(const std::string& member) {
   std::string name = detail::normalize_member(member).value_or(member);
   std::string hex;

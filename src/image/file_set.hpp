@@ -22,7 +22,7 @@ class FileSet {
   static FileSet directory(const fs::path& root);
   // Unpacks the regular files of the tar `archive` into a temporary directory
   // under `scratch`. Member names are never used as host paths, so names with
-  // ".." or a leading "/" cannot write outside it; symlinks and hardlinks
+  // ".." or a leading "/" cannot write outside it. Symlinks and hardlinks
   // between members are resolved on lookup.
   static FileSet unpack(const fs::path& archive, const fs::path& scratch);
 

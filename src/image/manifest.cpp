@@ -20,8 +20,8 @@ Descriptor bytes_descriptor(std::string media_type, std::string_view bytes) {
   return descriptor;
 }
 
-// The config as shipped in `format`. Only Docker defines a healthcheck, so
-// OCI consumers would ignore it silently; we drop it and say so instead.
+// Returns the config as shipped in `format`. Only Docker defines a
+// healthcheck, so OCI consumers would ignore it silently. We drop it and warn.
 json config_for_format(const json& config, Format format) {
   if (format == Format::docker || !get_healthcheck(config)) return config;
   json copy = config;

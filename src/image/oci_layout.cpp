@@ -55,9 +55,9 @@ json read_index(const fs::path& file) {
   }
 }
 
-// Adds one descriptor per tag to `index`: an existing descriptor with that
-// ref.name is replaced where it stands, so re-writing the same image leaves
-// the bytes unchanged, and other images are kept.
+// Adds one descriptor per tag to `index` and keeps the other images. An
+// existing descriptor with that ref.name is replaced at its position, so
+// writing the same image again leaves the bytes unchanged.
 void merge_tags(json& index, const SerializedManifest& written, const Image& image,
                 const std::vector<std::string>& tags) {
   json& manifests = index["manifests"];

@@ -54,7 +54,6 @@ image::Image busybox_image(store::Store& store, const fs::path& scratch, const s
   result.config = image::scratch_config(image::Platform{});
   image::set_env(result.config, "PATH", "/bin");
   image::set_cmd(result.config, {"/bin/busybox", "echo", message});
-  image::set_healthcheck(result.config, {{"CMD", "/bin/busybox", "true"}, 1'000'000'000, 5'000'000'000, 0, 2});
   image::append_layer(result, store_layer(store, root, compression, scratch / "pack"),
                       {"copy: busybox rootfs", "", ""});
   return result;

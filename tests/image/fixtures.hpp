@@ -25,8 +25,7 @@ image::Layer store_file_layer(store::Store& store, const std::string& path, cons
                               image::Compression compression, const fs::path& scratch);
 
 // A linux/amd64 image with one layer (the toolkit's busybox rootfs), created
-// at epoch 0, Cmd ["/bin/busybox", "echo", `message`] and a CMD healthcheck
-// that runs `true`.
+// at epoch 0, with Cmd ["/bin/busybox", "echo", `message`].
 image::Image busybox_image(store::Store& store, const fs::path& scratch, const std::string& message,
                            image::Compression compression = image::Compression::gzip);
 

@@ -54,7 +54,7 @@ TEST_CASE("image: oci manifest bytes", "[image]") {
   CHECK(manifest["mediaType"] == media_type::oci_manifest);
   CHECK(manifest["config"]["digest"] == written.config.digest.str());
   REQUIRE(manifest["layers"].size() == 2);
-  // The base layer keeps its blob; only the media type takes the OCI name.
+  // The base layer keeps its blob, and only the media type takes the OCI name.
   CHECK(manifest["layers"][0] == json({{"mediaType", media_type::oci_layer_gzip},
                                        {"digest", "sha256:" + std::string(64, 'a')},
                                        {"size", 1000}}));

@@ -14,10 +14,10 @@ PodmanSandbox::PodmanSandbox(const fs::path& dir) : root_(dir / "podman") {
   containers_conf_ = root_ / "containers.conf";
   storage_conf_ = root_ / "storage.conf";
 
-  // runc because crun 1.8 rejects cgroup v1 hybrid hosts; ulimits at most
-  // the hard limits runc can raise to on the test machines (higher values
-  // fail container start with EPERM there); no systemd, so cgroupfs and a
-  // file event log.
+  // runc, because crun 1.8 fails every start on cgroup v1 hybrid hosts. The
+  // ulimits stay at the hard limits runc could raise to on the test machines,
+  // where higher values fail the container start with EPERM. There is no
+  // systemd, so podman uses cgroupfs and a file event log.
   write(containers_conf_, cat("[containers]\n"
                               "default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n"
                               "[engine]\n"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// A private podman for tests: its own containers.conf (runc, cgroupfs, file
-// events, netavark, ulimits the test machines accept) and its own storage
-// root, run root and tmp dir under a test directory, so tests never read or
-// change the host's podman state.
+// A private podman for tests. It has its own containers.conf (runc,
+// cgroupfs, file events, netavark, ulimits the test machines accept) and
+// its own storage root, run root and tmp dir under a test directory, so
+// tests never read or change the host's podman state.
 //
 //   TempDir dir;
 //   PodmanSandbox podman(dir.path());

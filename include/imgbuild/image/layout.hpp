@@ -46,7 +46,7 @@ SerializedManifest write_docker_archive(const store::Store& store, const Image& 
 
 // Reads the image named `reference` from the OCI layout `dir`: a ref.name
 // annotation value, a manifest digest ("sha256:..."), or empty when the
-// layout holds one image. An index is resolved to `platform`. Every blob is
+// layout contains one image. An index is resolved to `platform`. Every blob is
 // imported into the store and checked against its digest and, for layers,
 // against the config's diff_ids.
 Image load_oci_layout(store::Store& store, const fs::path& dir, const std::string& reference,
@@ -61,7 +61,7 @@ Image load_oci_archive(store::Store& store, const fs::path& file, const std::str
 // Reads a docker-archive written by `docker save` (either layout) or
 // `podman save`. `name` picks the image by one of its RepoTags ("app",
 // "app:1", "localhost/app:1" and "docker.io/library/app:1" are matched
-// as Docker normalizes them), or is empty when the archive holds one image.
+// as Docker normalizes them), or is empty when the archive contains one image.
 Image load_docker_archive(store::Store& store, const fs::path& file, const std::string& name);
 
 }  // namespace imgbuild::image

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Where a built image goes (`--output`), and handing it to a container engine
-// (`--load`).
+// Output destinations of a built image (`--output`) and loading it into a
+// container engine (`--load`).
 #pragma once
 
 #include <filesystem>
