@@ -134,8 +134,9 @@ void read_build(Reader& reader, const toml::table& root, Recipe& recipe) {
   read_outputs(reader, *table, recipe.directory, build);
 }
 
-std::optional<Policy> read_policy(Reader& reader, const toml::table& parent, std::string_view scope) {
-  const toml::table* table = reader.get_table(parent, "policy", scope == "[policy]" ? "the recipe" : scope);
+std::optional<Policy> read_policy(Reader& reader, const toml::table& parent, std::string_view parent_scope,
+                                  std::string_view scope) {
+  const toml::table* table = reader.get_table(parent, "policy", parent_scope);
   if (!table) return std::nullopt;
   static const std::vector<std::string> keys = {"forbid_packages", "require_packages", "forbid_paths",
                                                 "max_compressed_size", "max_uncompressed_size",

@@ -19,8 +19,8 @@ class Expander {
     std::string out;
     while (pos_ < text_.size() && !(in_word && text_[pos_] == '}')) {
       char c = text_[pos_];
-      if (c == '\\' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '$') {
-        out += '$';
+      if (c == '\\' && pos_ + 1 < text_.size() && (text_[pos_ + 1] == '$' || text_[pos_ + 1] == '\\')) {
+        out += text_[pos_ + 1];
         pos_ += 2;
       } else if (c == '$') {
         out += expand_reference();

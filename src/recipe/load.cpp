@@ -47,7 +47,7 @@ Recipe parse_recipe(std::string_view text, const std::filesystem::path& file) {
   read_secrets(reader, root, recipe);
   read_build(reader, root, recipe);
   read_report(reader, root, recipe);
-  recipe.policy = read_policy(reader, root, "[policy]");
+  recipe.policy = read_policy(reader, root, "the recipe", "[policy]");
   read_stages(reader, root, recipe);
   check_references(reader, recipe);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
+#include <cstdio>
 
 #include "imgbuild/recipe/recipe.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -52,6 +53,85 @@ std::vector<std::string> visible_args(const Stage& stage, std::size_t step_index
   add(stage.args);
   for (std::size_t i = 0; i <= step_index && i < stage.steps.size(); ++i) add(stage.steps[i].args);
   return names;
+}
+
+}  // namespace imgbuild::recipe
+
+namespace imgbuild::recipe {
+namespace {
+
+std::string format_mode(std::uint32_t mode) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "%04o", mode);
+  return buffer;
+}
+
+std::string summarize_env(const std::vector<EnvVar>& env) {
+  std::vector<std::string> pairs;
+  for (const EnvVar& var : env) pairs.push_back(var.name + "=" + var.value);
+  return join(pairs, " ");
+}
+
+std::string summarize_run(const RunStep& run) {
+  std::string text = "run ";
+  if (run.shell_form && !run.argv.empty()) {
+    text += run.argv.back();
+  } else {
+    std::vector<std::string> quoted;
+    for (const std::string& arg : run.argv) quoted.push_back("\"" + arg + "\"");
+    text += "[" + join(quoted, ", ") + "]";
+  }
+  if (run.network) text += run.network == Network::none ? " (network none)" : " (network host)";
+  if (!run.env.empty()) text += " (env " + summarize_env(run.env) + ")";
+  std::vector<std::string> secrets;
+  for (const auto& secret : run.secrets) secrets.push_back(secret.value);
+  if (!secrets.empty()) text += " (secrets " + join(secrets, ", ") + ")";
+  std::vector<std::string> caches;
+  for (const CacheMount& mount : run.cache) caches.push_back(mount.target);
+  if (!caches.empty()) text += " (cache " + join(caches, ", ") + ")";
+  return text;
+}
+
+std::string summarize_copy(const CopyStep& copy) {
+  std::vector<std::string> sources;
+  for (const auto& source : copy.sources) sources.push_back(source.value);
+  std::string text = "copy " + join(sources, " ") + " -> " + copy.destination.value;
+  if (copy.from) text += " from " + quote(copy.from->value);
+  if (copy.owner) text += " owner " + *copy.owner;
+  if (copy.mode) text += " mode " + format_mode(*copy.mode);
+  return text;
+}
+
+}  // namespace
+
+std::string summarize(const Step& step) {
+  switch (step.kind()) {
+    case StepKind::run: return summarize_run(std::get<RunStep>(step.body));
+    case StepKind::copy: return summarize_copy(std::get<CopyStep>(step.body));
+    case StepKind::env: return "env " + summarize_env(std::get<EnvStep>(step.body).env);
+    case StepKind::workdir: return "workdir " + std::get<WorkdirStep>(step.body).path;
+    case StepKind::user: return "user " + std::get<UserStep>(step.body).user;
+  }
+  return {};
+}
+
+std::string summarize(const Base& base) {
+  switch (base.kind) {
+    case Base::Kind::scratch: return "scratch";
+    case Base::Kind::stage: return "stage " + quote(base.stage);
+    case Base::Kind::registry: return base.reference;
+    case Base::Kind::oci_layout:
+    case Base::Kind::oci_archive:
+    case Base::Kind::docker_archive: return base.text;
+    case Base::Kind::debian: {
+      const DebianBase& debian = base.debian;
+      std::string text = "debian " + debian.suite + " (" + debian.variant + ")";
+      if (debian.snapshot) text += " snapshot " + *debian.snapshot;
+      if (!debian.packages.empty()) text += " with " + join(debian.packages, ", ");
+      return text;
+    }
+  }
+  return {};
 }
 
 }  // namespace imgbuild::recipe

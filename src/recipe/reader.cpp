@@ -45,7 +45,10 @@ void Reader::error(const Position& position, std::string message) {
 }
 
 std::filesystem::path Reader::resolve(std::string_view path) const {
-  return (directory_ / std::filesystem::path(path)).lexically_normal();
+  std::filesystem::path resolved = (directory_ / std::filesystem::path(path)).lexically_normal();
+  // "dir/." normalizes to "dir/"; drop the empty last component.
+  if (!resolved.has_filename() && resolved != resolved.root_path()) resolved = resolved.parent_path();
+  return resolved;
 }
 
 std::size_t Reader::check_keys(const toml::table& table, std::span<const std::string> allowed,

@@ -131,7 +131,12 @@ void check_names(Reader& reader, const std::vector<Located<std::string>>& used,
                  std::string_view hint) {
   for (const auto& name : used) {
     if (std::find(declared.begin(), declared.end(), name.value) != declared.end()) continue;
-    reader.error(name.position, unknown_message(what, name.value, where, declared) + cat("; ", hint));
+    std::string message = cat("unknown ", what, " ", quote(name.value), " in ", where);
+    if (auto suggestion = nearest(name.value, declared))
+      message += cat("; did you mean ", quote(*suggestion), "?");
+    else
+      message += cat("; ", hint);
+    reader.error(name.position, std::move(message));
   }
 }
 

@@ -13,7 +13,10 @@ void read_context(Reader& reader, const toml::table& root, Recipe& recipe);
 void read_secrets(Reader& reader, const toml::table& root, Recipe& recipe);
 void read_build(Reader& reader, const toml::table& root, Recipe& recipe);
 void read_report(Reader& reader, const toml::table& root, Recipe& recipe);
-std::optional<Policy> read_policy(Reader& reader, const toml::table& parent, std::string_view scope);
+// Reads the `policy` table of `parent`; `parent_scope` names the parent
+// ("the recipe", "stage 'x'") and `scope` the policy table in messages.
+std::optional<Policy> read_policy(Reader& reader, const toml::table& parent, std::string_view parent_scope,
+                                  std::string_view scope);
 void read_stages(Reader& reader, const toml::table& root, Recipe& recipe);
 // Read the [[stage.step]] tables and the [stage.config] table of `stage`;
 // `scope` names the stage in messages ("stage 'runtime'").

@@ -152,7 +152,7 @@ Stage read_stage(Reader& reader, const toml::table& table, std::size_t number) {
   }
   read_steps(reader, table, scope, stage);
   read_config(reader, table, scope, stage);
-  stage.policy = read_policy(reader, table, "the policy of " + scope);
+  stage.policy = read_policy(reader, table, scope, "the policy of " + scope);
   return stage;
 }
 

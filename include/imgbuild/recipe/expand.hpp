@@ -16,11 +16,12 @@ namespace imgbuild::recipe {
 using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
 
 // Expands variable references the way a Dockerfile does in ENV, WORKDIR,
-// COPY and the other non-RUN instructions: `$NAME`, `${NAME}`,
-// `${NAME:-word}` (word when NAME is unset or empty), `${NAME:+word}` (word
-// when NAME is set and not empty); `word` is expanded too. An unset variable
-// expands to "". `\$` is a literal `$`; any other backslash stays as it is.
-// Throws Error (usage) on an unterminated `${` or an unsupported operator.
+// COPY and the other instructions except RUN. `$NAME` and `${NAME}` give the
+// value, and an unset variable gives "". `${NAME:-word}` gives word when NAME
+// is unset or empty. `${NAME:+word}` gives word when NAME is set and not
+// empty. The word is expanded too. `\$` is a literal `$` and `\\` a literal
+// `\`, while any other backslash stays as it is. Throws Error (usage) on an
+// unterminated `${` or an unsupported operator.
 std::string expand(std::string_view text, const Lookup& lookup);
 
 // An ordered environment, as in an image config's Env: each name once.

@@ -276,6 +276,14 @@ struct Recipe {
 // Describes a step for messages: "step 2 of stage 'runtime'".
 std::string describe(const Stage& stage, const Step& step);
 
+// Summarizes a step on one line for progress output and `imgbuild check`:
+// "copy app/ -> /app/ from 'builder'", "run python3 -m venv /opt/venv".
+std::string summarize(const Step& step);
+
+// Summarizes a base: "scratch", "stage 'builder'", "debian bookworm (minbase)
+// with python3, curl", or the image reference or path.
+std::string summarize(const Base& base);
+
 // Returns the names of the build args a step sees: the stage's args, then the
 // args of this and every earlier step, each once.
 std::vector<std::string> visible_args(const Stage& stage, std::size_t step_index);

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "imgbuild/report/snapshot.hpp"
+
+#include <set>
+
+#include "imgbuild/store/store.hpp"
+#include "imgbuild/util/error.hpp"
+#include "imgbuild/util/strings.hpp"
+#include "report/json_forms.hpp"
+#include "report/time.hpp"
+
+namespace imgbuild::report {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* record_schema = "imgbuild-record/1";
+
+json optional_digest(const std::optional<Digest>& digest) {
+  return digest ? json(digest->str()) : json(nullptr);
+}
+
+}  // namespace
+
+namespace detail {
+
+json package_json(const Package& package) {
+  json out = {{"ecosystem", ecosystem_name(package.ecosystem)},
+              {"name", package.name},
+              {"version", package.version},
+              {"installed_size", package.installed_size},
+              {"layer", package.layer}};
+  if (!package.architecture.empty()) out["architecture"] = package.architecture;
+  if (package.ecosystem == Ecosystem::deb) {
+    out["source"] = package.source;
+    out["source_version"] = package.source_version;
+  }
+  return out;
+}
+
+json finding_json(const Finding& finding) {
+  return {{"rule", finding.rule},   {"subject", finding.subject}, {"layer", finding.layer},
+          {"step", finding.step},   {"message", finding.message}, {"scope", finding.scope}};
+}
+
+json vulnerabilities_json(const std::optional<VulnerabilityCounts>& counts) {
+  if (!counts) return nullptr;
+  return {{"release", counts->release},
+          {"total", counts->total},
+          {"by_urgency", counts->by_urgency},
+          {"by_package", counts->by_package}};
+}
+
+}  // namespace detail
+
+std::uint64_t Snapshot::compressed_size() const {
+  std::uint64_t total = 0;
+  for (const LayerSummary& layer : layers) total += layer.compressed_size;
+  return total;
+}
+
+std::uint64_t Snapshot::uncompressed_size() const {
+  std::uint64_t total = 0;
+  for (const LayerSummary& layer : layers) total += layer.uncompressed_size;
+  return total;
+}
+
+std::vector<Digest> Snapshot::pinned_blobs() const {
+  std::set<Digest> unique;
+  if (manifest_digest) unique.insert(*manifest_digest);
+  if (config_digest) unique.insert(*config_digest);
+  for (const LayerSummary& layer : layers)
+    if (!layer.digest.empty()) unique.insert(layer.digest);
+  unique.insert(extra_blobs.begin(), extra_blobs.end());
+  return {unique.begin(), unique.end()};
+}
+
+json to_json(const Snapshot& snapshot) {
+  json layers = json::array();
+  for (const LayerSummary& layer : snapshot.layers)
+    layers.push_back({{"digest", layer.digest.str()},
+                      {"diff_id", layer.diff_id.str()},
+                      {"compressed_size", layer.compressed_size},
+                      {"uncompressed_size", layer.uncompressed_size},
+                      {"step", layer.step}});
+  json bases = json::array();
+  for (const BaseImage& base : snapshot.bases) bases.push_back({{"name", base.name}, {"digest", base.digest.str()}});
+  json packages = json::array();
+  for (const Package& package : snapshot.packages) packages.push_back(detail::package_json(package));
+  json findings = json::array();
+  for (const Finding& finding : snapshot.findings) findings.push_back(detail::finding_json(finding));
+  json secrets = json::array();
+  for (const AllowedSecret& secret : snapshot.allowed_secrets)
+    secrets.push_back({{"path", secret.path}, {"rule", secret.rule}});
+  json blobs = json::array();
+  for (const Digest& digest : snapshot.pinned_blobs()) blobs.push_back(digest.str());
+
+  return {{"schema", record_schema},
+          {"name", snapshot.name},
+          {"target", snapshot.target},
+          {"manifest_digest", optional_digest(snapshot.manifest_digest)},
+          {"config_digest", optional_digest(snapshot.config_digest)},
+          {"bases", bases},
+          {"layers", layers},
+          {"size", {{"compressed", snapshot.compressed_size()}, {"uncompressed", snapshot.uncompressed_size()}}},
+          {"os", {{"id", snapshot.os.id}, {"version_id", snapshot.os.version_id}, {"codename", snapshot.os.codename}}},
+          {"user", snapshot.user},
+          {"healthcheck", snapshot.healthcheck ? json(*snapshot.healthcheck) : json(nullptr)},
+          {"packages", packages},
+          {"policy", findings},
+          {"allowed_secrets", secrets},
+          {"vulnerabilities", detail::vulnerabilities_json(snapshot.vulnerabilities)},
+          {"started", detail::format_rfc3339(snapshot.started)},
+          {"finished", detail::format_rfc3339(snapshot.finished)},
+          {"success", snapshot.success},
+          {"blobs", blobs}};
+}
+
+namespace {
+
+const json& member(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key)) fail("missing field ", quote(key));
+  return object.at(key);
+}
+
+std::optional<Digest> read_optional_digest(const json& value) {
+  if (value.is_null()) return std::nullopt;
+  return Digest::parse(value.get<std::string>());
+}
+
+Package read_package(const json& value) {
+  Package package;
+  package.ecosystem = parse_ecosystem(member(value, "ecosystem").get<std::string>());
+  package.name = member(value, "name").get<std::string>();
+  package.version = member(value, "version").get<std::string>();
+  package.architecture = value.value("architecture", "");
+  package.installed_size = value.value("installed_size", std::uint64_t{0});
+  package.layer = value.value("layer", -1);
+  package.source = value.value("source", "");
+  package.source_version = value.value("source_version", "");
+  return package;
+}
+
+Finding read_finding(const json& value) {
+  Finding finding;
+  finding.rule = member(value, "rule").get<std::string>();
+  finding.subject = value.value("subject", "");
+  finding.layer = value.value("layer", -1);
+  finding.step = value.value("step", "");
+  finding.message = value.value("message", "");
+  finding.scope = value.value("scope", "");
+  return finding;
+}
+
+std::optional<VulnerabilityCounts> read_vulnerabilities(const json& value) {
+  if (value.is_null()) return std::nullopt;
+  VulnerabilityCounts counts;
+  counts.release = member(value, "release").get<std::string>();
+  counts.total = member(value, "total").get<std::uint64_t>();
+  counts.by_urgency = member(value, "by_urgency").get<std::map<std::string, std::uint64_t>>();
+  counts.by_package = value.value("by_package", std::map<std::string, std::uint64_t>{});
+  return counts;
+}
+
+void read_lists(const json& record, Snapshot& snapshot) {
+  for (const auto& base : member(record, "bases"))
+    snapshot.bases.push_back({member(base, "name").get<std::string>(),
+                              Digest::parse(member(base, "digest").get<std::string>())});
+  for (const auto& layer : member(record, "layers"))
+    snapshot.layers.push_back({Digest::parse(member(layer, "digest").get<std::string>()),
+                               Digest::parse(member(layer, "diff_id").get<std::string>()),
+                               member(layer, "compressed_size").get<std::uint64_t>(),
+                               member(layer, "uncompressed_size").get<std::uint64_t>(),
+                               layer.value("step", "")});
+  for (const auto& package : member(record, "packages")) snapshot.packages.push_back(read_package(package));
+  for (const auto& finding : record.value("policy", json::array())) snapshot.findings.push_back(read_finding(finding));
+  for (const auto& secret : record.value("allowed_secrets", json::array()))
+    snapshot.allowed_secrets.push_back({member(secret, "path").get<std::string>(), secret.value("rule", "")});
+}
+
+Snapshot read_snapshot(const json& record) {
+  std::string schema = member(record, "schema").get<std::string>();
+  if (schema != record_schema)
+    fail("unsupported record schema ", quote(schema), "; this imgbuild reads ", quote(record_schema));
+
+  Snapshot snapshot;
+  snapshot.name = member(record, "name").get<std::string>();
+  snapshot.target = record.value("target", "");
+  snapshot.manifest_digest = read_optional_digest(member(record, "manifest_digest"));
+  snapshot.config_digest = read_optional_digest(record.value("config_digest", json()));
+  read_lists(record, snapshot);
+
+  const auto& os = record.value("os", json::object());
+  snapshot.os = {os.value("id", ""), os.value("version_id", ""), os.value("codename", "")};
+  snapshot.user = record.value("user", "");
+  if (record.contains("healthcheck") && !record["healthcheck"].is_null())
+    snapshot.healthcheck = record["healthcheck"].get<std::vector<std::string>>();
+  snapshot.vulnerabilities = read_vulnerabilities(record.value("vulnerabilities", json()));
+  snapshot.started = detail::parse_rfc3339(member(record, "started").get<std::string>());
+  snapshot.finished = detail::parse_rfc3339(member(record, "finished").get<std::string>());
+  snapshot.success = member(record, "success").get<bool>();
+
+  // Blobs beyond the manifest, config and layers were extra pins.
+  std::vector<Digest> known = snapshot.pinned_blobs();
+  for (const auto& blob : record.value("blobs", json::array())) {
+    Digest digest = Digest::parse(blob.get<std::string>());
+    if (std::find(known.begin(), known.end(), digest) == known.end()) snapshot.extra_blobs.push_back(digest);
+  }
+  return snapshot;
+}
+
+}  // namespace
+
+Snapshot snapshot_from_json(const json& record) {
+  try {
+    return read_snapshot(record);
+  } catch (const nlohmann::json::exception& error) {
+    fail("invalid build record: ", error.what());
+  } catch (const Error& error) {
+    throw error.with_context("invalid build record");
+  }
+}
+
+namespace {
+
+// Labels each layer with the created_by of its history entry; entries
+// marked empty_layer made no layer.
+std::vector<std::string> step_labels(const json& config, std::size_t layer_count) {
+  std::vector<std::string> labels;
+  if (config.contains("history") && config["history"].is_array()) {
+    for (const auto& entry : config["history"]) {
+      if (entry.value("empty_layer", false)) continue;
+      labels.push_back(entry.value("created_by", entry.value("comment", "")));
+    }
+  }
+  labels.resize(layer_count);
+  return labels;
+}
+
+void read_config(const json& config, Snapshot& snapshot) {
+  if (!config.contains("config") || !config["config"].is_object()) return;
+  const json& runtime = config["config"];
+  if (runtime.contains("User") && runtime["User"].is_string()) snapshot.user = runtime["User"].get<std::string>();
+  if (runtime.contains("Healthcheck") && runtime["Healthcheck"].is_object()) {
+    const json& test = runtime["Healthcheck"].value("Test", json::array());
+    if (test.is_array()) snapshot.healthcheck = test.get<std::vector<std::string>>();
+  }
+}
+
+}  // namespace
+
+Snapshot snapshot_of_layers(const image::Image& image, std::span<const fs::path> blobs) {
+  if (blobs.size() != image.layers.size())
+    fail("image ", quote(image.name), " has ", image.layers.size(), " layers but ", blobs.size(),
+         " blobs were given");
+
+  Filesystem filesystem = read_layers(blobs);
+  std::vector<std::string> steps = step_labels(image.config, image.layers.size());
+
+  Snapshot snapshot;
+  snapshot.name = image.name;
+  snapshot.manifest_digest = image.manifest_digest;
+  for (std::size_t i = 0; i < image.layers.size(); ++i) {
+    const image::Layer& layer = image.layers[i];
+    LayerSummary summary{layer.blob.digest, layer.diff_id, static_cast<std::uint64_t>(layer.blob.size),
+                         layer.uncompressed_size, steps[i]};
+    if (summary.compressed_size == 0) summary.compressed_size = fs::file_size(blobs[i]);
+    if (summary.uncompressed_size == 0) summary.uncompressed_size = filesystem.layer_tar_sizes[i];
+    snapshot.layers.push_back(std::move(summary));
+  }
+  read_config(image.config, snapshot);
+  snapshot.packages = std::move(filesystem.packages);
+  snapshot.os = std::move(filesystem.os);
+  snapshot.files = std::move(filesystem.files);
+  snapshot.overwrites = std::move(filesystem.overwrites);
+  snapshot.has_files = true;
+  return snapshot;
+}
+
+Snapshot snapshot_of_image(const image::Image& image, const store::Store& store) {
+  std::vector<fs::path> blobs;
+  for (const image::Layer& layer : image.layers) blobs.push_back(store.blob_path(layer.blob.digest));
+  return snapshot_of_layers(image, blobs);
+}
+
+}  // namespace imgbuild::report
