@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "exec/bundle.hpp"
@@ -15,6 +16,7 @@
 #include "imgbuild/context/rootfs_view.hpp"
 #include "imgbuild/context/users.hpp"
 #include "imgbuild/exec/runtime.hpp"
+#include "imgbuild/util/cleanup.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -99,6 +101,14 @@ SpecInput make_spec_input(const RunRequest& request, const RuntimeInfo& runtime,
   return input;
 }
 
+// After SIGINT or SIGTERM the interrupt handler's thread deletes the
+// container, unmounts and removes the temporary dirs, then exits the process.
+// Undoing the same things here would race with it, so wait for that exit.
+[[noreturn]] void wait_for_interrupt_exit() {
+  std::this_thread::sleep_for(std::chrono::seconds(60));
+  fail_with(ExitCode::interrupted, "interrupted, and the clean-up did not finish within 60 seconds");
+}
+
 ResolvedUser resolve_user(const RunRequest& request) {
   context::RootfsView view(request.lower_dirs, cat("step ", quote(request.label)));
   context::UserIds ids = context::resolve_user(view, request.user.empty() ? "0" : request.user);
@@ -143,6 +153,7 @@ StepResult run_step(const RunRequest& request) {
     outcome = container.run(bundle, [&](Stream stream, std::string_view line) { tail.add(stream, line); },
                             request.cancelled);
   }
+  if (cleanup::interrupted()) wait_for_interrupt_exit();
   stubs.remove();
   overlay.unmount();
   stubs.prune_upper(request.lower_dirs);

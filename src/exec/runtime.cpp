@@ -6,6 +6,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -191,19 +192,22 @@ RuntimeInfo probe_runtime(const std::string& name, const fs::path& store_dir) {
 
   static std::mutex mutex;
   static std::map<std::string, RuntimeInfo> probed;
+  static std::set<std::pair<fs::path, std::string>> stored;  // (store dir, name) known to hold the result
   std::lock_guard lock(mutex);
-  if (auto it = probed.find(name); it != probed.end()) return it->second;
 
   HostLimits host = host_limits();
-  std::optional<RuntimeInfo> info = load_cached(store_dir, name, host);
+  std::optional<RuntimeInfo> info;
+  if (auto it = probed.find(name); it != probed.end()) info = it->second;
+  if (!info && (info = load_cached(store_dir, name, host))) stored.emplace(store_dir, name);
   if (!info) {
     info = select_runtime(name);
     probe_limits(*info, host);
-    save_cached(store_dir, name, *info, host);
     log::debug(cat("runtime ", info->name, " (", info->version, ") accepts RLIMIT_NOFILE=", info->nofile,
                    " RLIMIT_NPROC=", info->nproc));
   }
   probed[name] = *info;
+
+  if (!store_dir.empty() && stored.emplace(store_dir, name).second) save_cached(store_dir, name, *info, host);
   return *info;
 }
 
