@@ -45,11 +45,6 @@ bool is_opaque(const fs::path& directory) {
   return false;
 }
 
-bool kept_xattr(std::string_view name) {
-  return !name.starts_with("trusted.overlay.") && !name.starts_with("user.overlay.") &&
-         name != "security.selinux";
-}
-
 std::optional<FileInfo> info_from_stat(const fs::path& host, const struct stat& st) {
   FileInfo info;
   switch (st.st_mode & S_IFMT) {
@@ -132,12 +127,15 @@ std::vector<fs::path> RootfsView::layers_of(std::string_view physical_path) cons
 
 std::optional<fs::path> RootfsView::locate(std::string_view physical_path) const {
   if (physical_path.empty()) return top_first_.front();
+  // One directory has no layers to pick from; callers find out about a
+  // missing file when they stat or open it.
+  if (!overlay_) return fs::path(top_first_.front().native() + "/" + std::string(physical_path));
   auto [parent, name] = split_last(physical_path);
   for (const fs::path& directory : layers_of(parent)) {
     fs::path candidate = directory / name;
     struct stat st{};
     if (::lstat(candidate.c_str(), &st) != 0) continue;
-    if (overlay_ && is_whiteout(st)) return std::nullopt;
+    if (is_whiteout(st)) return std::nullopt;
     return candidate;
   }
   return std::nullopt;
@@ -147,7 +145,10 @@ std::optional<FileInfo> RootfsView::entry(std::string_view physical_path) const 
   std::optional<fs::path> host = locate(physical_path);
   if (!host) return std::nullopt;
   struct stat st{};
-  if (::lstat(host->c_str(), &st) != 0) fail_errno(cat("cannot stat ", *host));
+  if (::lstat(host->c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    fail_errno(cat("cannot stat ", *host));
+  }
   return info_from_stat(*host, st);
 }
 

@@ -36,11 +36,16 @@ bool has_private_key_header(std::string_view head) {
   return false;
 }
 
+bool kept_xattr(std::string_view name) {
+  return !name.starts_with("trusted.overlay.") && !name.starts_with("user.overlay.") &&
+         name != "security.selinux";
+}
+
 std::map<std::string, std::string> SourceTree::xattrs(std::string_view) const { return {}; }
 
 ContentInfo SourceTree::content_info(std::string_view physical_path, const FileInfo&) const {
   std::string bytes = read(physical_path, std::numeric_limits<std::size_t>::max());
-  return {sha256_of(bytes), has_private_key_header(bytes)};
+  return {sha256_of(bytes), has_private_key_header(bytes), xattrs(physical_path)};
 }
 
 std::optional<std::string> SourceTree::resolve(std::string_view path, bool follow_last) const {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <system_error>
 #include <unistd.h>
 #include <vector>
@@ -67,6 +68,29 @@ FileIdentity identity_of(const std::filesystem::path& host_path, const FileInfo&
   return {host_path.string(), info.size, info.mtime_ns, info.inode, info.ctime_ns};
 }
 
+// Reads the kept xattrs of an open file.
+std::map<std::string, std::string> read_xattrs(int fd, const std::filesystem::path& host_path) {
+  std::map<std::string, std::string> result;
+  ssize_t size = ::flistxattr(fd, nullptr, 0);
+  if (size <= 0) return result;  // none, or a file system without xattrs
+  std::string names(static_cast<std::size_t>(size), '\0');
+  size = ::flistxattr(fd, names.data(), names.size());
+  if (size < 0) fail_errno(cat("cannot list extended attributes of ", host_path));
+  names.resize(static_cast<std::size_t>(size));
+
+  for (const std::string& name : split(names, '\0')) {
+    if (name.empty() || !kept_xattr(name)) continue;
+    ssize_t value_size = ::fgetxattr(fd, name.c_str(), nullptr, 0);
+    if (value_size < 0) continue;  // removed since the listing
+    std::string value(static_cast<std::size_t>(value_size), '\0');
+    value_size = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+    if (value_size < 0) fail_errno(cat("cannot read extended attribute ", name, " of ", host_path));
+    value.resize(static_cast<std::size_t>(value_size));
+    result.emplace(name, std::move(value));
+  }
+  return result;
+}
+
 ContentInfo hash_host_file(const std::filesystem::path& host_path) {
   UniqueFd fd = open_file(host_path, O_RDONLY | O_NOFOLLOW);
   Sha256 hash;
@@ -82,7 +106,7 @@ ContentInfo hash_host_file(const std::filesystem::path& host_path) {
                                                        private_key_scan_bytes - head.size()));
     hash.update(buffer.data(), static_cast<std::size_t>(n));
   }
-  return {hash.finish(), has_private_key_header(head)};
+  return {hash.finish(), has_private_key_header(head), read_xattrs(fd.get(), host_path)};
 }
 
 StatCache::StatCache(std::filesystem::path directory, std::int64_t racy_window_ns)
@@ -113,6 +137,12 @@ void StatCache::load() {
     record.hashed_at_ns = reader.get<std::int64_t>();
     record.content.private_key_header = reader.get<std::uint8_t>() != 0;
     record.content.digest.hex = std::string(reader.bytes(64));
+    auto xattr_count = reader.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < xattr_count && reader.ok; ++i) {
+      std::string name(reader.bytes(reader.get<std::uint32_t>()));
+      std::string value(reader.bytes(reader.get<std::uint32_t>()));
+      record.content.xattrs.emplace(std::move(name), std::move(value));
+    }
     if (reader.ok) records_.emplace(std::move(path), std::move(record));
   }
   if (!reader.ok) {
@@ -168,6 +198,13 @@ void StatCache::save() {
     put_raw(out, record.hashed_at_ns);
     put_raw(out, static_cast<std::uint8_t>(record.content.private_key_header ? 1 : 0));
     out.append(record.content.digest.hex);
+    put_raw(out, static_cast<std::uint32_t>(record.content.xattrs.size()));
+    for (const auto& [name, value] : record.content.xattrs) {
+      put_raw(out, static_cast<std::uint32_t>(name.size()));
+      out.append(name);
+      put_raw(out, static_cast<std::uint32_t>(value.size()));
+      out.append(value);
+    }
   }
   // TODO: records of deleted files stay until the cache directory is removed.
   std::filesystem::create_directories(file_.parent_path());

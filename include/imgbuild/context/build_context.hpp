@@ -34,7 +34,7 @@ class BuildContext : public SourceTree {
   virtual std::map<std::string, std::string> annotations() const { return {}; }
 };
 
-// Where a build context comes from.
+// Location and kind of a build context.
 struct ContextSource {
   std::string location;                          // directory, git repository path or file:// URL
   std::optional<std::string> git_ref;            // set: read `location` as git at this commit, branch or tag

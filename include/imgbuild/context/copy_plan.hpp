@@ -37,7 +37,7 @@ using ImageQuery = std::function<bool(std::string_view image_path)>;
 
 // The changeset of one copy step, ready for the layer writer.
 struct CopyPlan {
-  std::vector<layer::Entry> entries;  // sorted by path, so parents come first
+  std::vector<layer::Entry> entries;  // in layer order (layer::path_before): parents first
   std::vector<std::string> origins;   // per entry: path in the source tree, "" for created parents
   std::vector<std::string> content_digests;  // per entry: "sha256:..." of regular files, else ""
   std::vector<std::string> allowed_secrets;  // likely credentials copied because `allow` names them
@@ -47,7 +47,7 @@ struct CopyPlan {
 // Plans a copy with Dockerfile COPY semantics:
 // - globs (`*`, `?`, `[...]`) expand inside the tree and skip ignored paths.
 //   A glob that matches nothing is an error unless another source matched or
-//   every directory it looked in was empty; a missing literal path is an error.
+//   every directory it looked in was empty. A missing literal path is an error.
 // - a destination ending in '/' (or an existing directory in the image, or
 //   several sources) receives files under their own names; several sources
 //   need the trailing '/'.
@@ -56,7 +56,7 @@ struct CopyPlan {
 // - missing parent directories are created 0755, owned by `owner` or 0:0.
 // - files from a build context get owner 0:0 unless `owner` is set; files
 //   from a stage keep theirs. Xattrs are kept in every case.
-// - names sharing an inode become hardlinks to the first name in byte order.
+// - names sharing an inode become hardlinks to the first name in layer order.
 // - likely credentials from a build context are rejected (see secrets_guard.hpp).
 CopyPlan plan_copy(const CopyRequest& request, const SourceTree& tree, const ImageQuery& image);
 

@@ -68,13 +68,13 @@ class IgnoreRules {
   std::string file_name_;
 };
 
-// Matches `path` against one pattern (no parent check). `prefix_only` asks
-// instead whether some path below the directory `path` could match.
+// Matches `path` against one pattern (no parent check). With `prefix_only`
+// it returns instead whether some path below the directory `path` could match.
 bool pattern_matches(const IgnorePattern& pattern, std::string_view path, bool prefix_only = false);
 
-// Picks the ignore file of a context directory: `named` when given (relative
+// Loads the ignore file of a context directory: `named` when given (relative
 // names are taken inside `context_dir`), else `.imgbuildignore` when present,
-// else `.dockerignore`; returns empty rules when there is none.
+// else `.dockerignore`. Returns empty rules when there is none.
 IgnoreRules load_ignore_rules(const std::filesystem::path& context_dir,
                               const std::optional<std::filesystem::path>& named = std::nullopt);
 

@@ -34,7 +34,7 @@ class SecretStore {
   bool contains(std::string_view id) const;
   std::vector<std::string> ids() const;
 
-  // Returns the path of a 0400 file holding the secret `id`; throws naming
+  // Returns the path of a 0400 file containing the secret `id`. Throws naming
   // the id (never the value) when it is unknown or its source is missing.
   std::filesystem::path path(std::string_view id);
 

@@ -10,8 +10,8 @@
 
 namespace imgbuild::context {
 
-// A file a copy from a build context would put into a layer although it
-// probably holds a credential.
+// A file that a copy from a build context would put into a layer although it
+// probably contains a credential.
 struct SecretFinding {
   std::string path;    // context path; for `.git` the directory itself
   std::string reason;  // "environment file", "SSH private key", ...

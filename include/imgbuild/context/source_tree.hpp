@@ -35,13 +35,15 @@ struct FileInfo {
 };
 
 // Hash of a regular file's bytes, plus what the secrets guard needs to know
-// about them.
+// about them and the file's xattrs (cached with the hash, because setting an
+// xattr changes ctime too).
 struct ContentInfo {
   Digest digest;
   bool private_key_header = false;  // a "-----BEGIN ... PRIVATE KEY-----" line near the start
+  std::map<std::string, std::string> xattrs;  // as `SourceTree::xattrs` returns them
 };
 
-// Where copied files come from: a build context or another stage's root.
+// Origin of copied files: a build context or another stage's root.
 enum class SourceKind { context, stage };
 
 // A read-only tree that copy steps read from. Paths are relative to the tree
@@ -75,8 +77,8 @@ class SourceTree {
   // Reads up to `limit` bytes of the regular file at `physical_path`.
   virtual std::string read(std::string_view physical_path, std::size_t limit) const = 0;
 
-  // Hashes the regular file at `physical_path`. Safe to call from several
-  // threads at once.
+  // Hashes the regular file at `physical_path` and reads its xattrs. Safe to
+  // call from several threads at once.
   virtual ContentInfo content_info(std::string_view physical_path, const FileInfo& info) const;
 
   // Ignore rules of a build context; a stage excludes nothing.
@@ -96,6 +98,10 @@ class SourceTree {
 // Normalises an image or tree path to the relative form above: "/a//b/./c/"
 // becomes "a/b/c" and ".." is applied lexically, stopping at the root.
 std::string clean_path(std::string_view path);
+
+// True for xattrs that go into layers: overlay bookkeeping attributes and
+// SELinux labels of the build host are dropped.
+bool kept_xattr(std::string_view name);
 
 // Scans the start of a file for a PEM private-key header.
 bool has_private_key_header(std::string_view head);

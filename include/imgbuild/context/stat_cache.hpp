@@ -12,8 +12,8 @@
 
 namespace imgbuild::context {
 
-// What identifies one version of a host file without reading it. A write
-// changes ctime (and usually mtime and size); a replaced file gets a new
+// Identity of one version of a host file, known without reading it. A write
+// changes ctime (and usually mtime and size), and a replaced file gets a new
 // inode, so a changed byte with restored size and mtime still misses.
 struct FileIdentity {
   std::string host_path;
@@ -25,7 +25,7 @@ struct FileIdentity {
 
 FileIdentity identity_of(const std::filesystem::path& host_path, const FileInfo& info);
 
-// Content hashes of host files keyed by FileIdentity, kept in one file under
+// Content hashes and xattrs of host files keyed by FileIdentity, kept in one file under
 // the directory it is given (the build passes `store.root()/"statcache"`).
 // Loaded once on construction, written atomically by `save`. Thread-safe.
 //
@@ -68,8 +68,9 @@ class StatCache {
   mutable std::uint64_t misses_ = 0;
 };
 
-// Hashes a host file in one pass and checks its start for a private-key
-// header. Opens with O_NOFOLLOW so a symlink swapped in is never read.
+// Hashes a host file in one pass, checks its start for a private-key header
+// and reads its xattrs. Opens with O_NOFOLLOW so a symlink swapped in is
+// never read.
 ContentInfo hash_host_file(const std::filesystem::path& host_path);
 
 // Returns the current wall-clock time in nanoseconds since the epoch.

@@ -21,7 +21,7 @@ struct UserIds {
 // Resolves "NAME|UID[:GROUP|GID]" through the image's /etc/passwd and
 // /etc/group, read from `root` (a RootfsView of the stage). A numeric uid
 // missing from /etc/passwd is allowed and gets gid 0 and home "/", as in
-// Docker; an unknown name is an error naming it and the file. An explicit
+// Docker. An unknown name is an error naming it and the file. An explicit
 // group replaces the primary group and drops the additional ones.
 UserIds resolve_user(const SourceTree& root, std::string_view spec);
 
