@@ -79,6 +79,15 @@ void write_if_changed(const fs::path& path, std::string_view bytes) {
   write_file_atomic(path, bytes);
 }
 
+// containers/image (skopeo 1.9, podman 4.3) skips index.json entries that
+// are not OCI manifests or indexes, so a Docker manifest in a layout would
+// look missing to them.
+void check_layout_format(Format format) {
+  if (format == Format::docker)
+    fail("image format 'docker' cannot be written to an OCI layout or OCI archive, because skopeo and podman "
+         "find only OCI manifests there: use format 'oci', or a docker-archive output for the Docker form");
+}
+
 std::vector<std::string> with_default_tag(const std::vector<std::string>& tags) {
   if (tags.empty()) return {"latest"};
   return tags;
@@ -91,6 +100,7 @@ SerializedManifest write_oci_layout(const store::Store& store, const Image& imag
   return with_context(cat("writing OCI layout ", quote(dir.string())), [&] {
     std::vector<std::string> refs = with_default_tag(tags);
     for (const auto& tag : refs) check_tag(tag);
+    check_layout_format(format);
     SerializedManifest written = serialize(image, format);
 
     fs::path blobs = dir / "blobs" / "sha256";
@@ -116,6 +126,7 @@ SerializedManifest write_oci_archive(const store::Store& store, const Image& ima
   return with_context(cat("writing OCI archive ", quote(file.string())), [&] {
     std::vector<std::string> refs = with_default_tag(references);
     for (const auto& ref : refs) check_tag(ref);
+    check_layout_format(format);
     SerializedManifest written = serialize(image, format);
 
     json index = {{"schemaVersion", 2}, {"mediaType", media_type::oci_index}};

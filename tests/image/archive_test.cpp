@@ -110,8 +110,7 @@ TEST_CASE("image: zstd layers need the oci format", "[image]") {
   Image image = busybox_image(store, dir / "scratch", "zstd", Compression::zstd);
   CHECK_THROWS_WITH(write_docker_archive(store, image, dir / "app.tar", {"app"}),
                     Catch::Contains("layer compression 'zstd' cannot be written with image format 'docker'"));
-  CHECK_THROWS_WITH(write_oci_layout(store, image, dir / "out", {"latest"}, Format::docker),
-                    Catch::Contains("use format 'oci' or compression 'gzip'"));
+  CHECK_THROWS_WITH(serialize(image, Format::docker), Catch::Contains("use format 'oci' or compression 'gzip'"));
   CHECK_FALSE(fs::exists(dir / "app.tar"));
 }
 
@@ -244,4 +243,32 @@ TEST_CASE("image: podman loads and runs our images", "[image][slow]") {
       CHECK(diff_ids_of(loaded) == diff_ids_of(image));
     }
   }
+}
+
+TEST_CASE("image: classic docker save layout", "[image]") {
+  // Older `docker save` names layers "<id>/layer.tar", an id that is not a
+  // digest. skopeo writes those as symlinks beside its "<hex>.tar" files.
+  TempDir dir;
+  store::Store store = store::Store::open(dir / "store");
+  Image image = busybox_image(store, dir / "scratch", "classic");
+  write_oci_layout(store, image, dir / "source", {"v1"});
+  run_checked({"skopeo", "copy", "oci:" + (dir / "source").string() + ":v1",
+               "docker-archive:" + (dir / "app.tar").string() + ":classic:v1"});
+  fs::path unpacked = dir / "unpacked";
+  fs::create_directories(unpacked);
+  run_checked({"tar", "-xf", (dir / "app.tar").string(), "-C", unpacked.string()});
+
+  json repositories = read_json(unpacked / "repositories");
+  std::string id = repositories.begin().value().begin().value();
+  REQUIRE(fs::is_symlink(unpacked / id / "layer.tar"));
+  json manifest = read_json(unpacked / "manifest.json");
+  manifest[0]["Layers"] = {id + "/layer.tar"};
+  test::write(unpacked / "manifest.json", manifest.dump());
+  run_checked({"tar", "-C", unpacked.string(), "-cf", (dir / "classic.tar").string(), "."});
+
+  store::Store other = store::Store::open(dir / "other-store");
+  Image loaded = load_docker_archive(other, dir / "classic.tar", "docker.io/library/classic:v1");
+  REQUIRE(loaded.layers.size() == 1);
+  CHECK(loaded.layers[0].diff_id == image.layers[0].diff_id);
+  CHECK(loaded.layers[0].blob.digest == image.layers[0].diff_id);
 }

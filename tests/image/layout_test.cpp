@@ -260,3 +260,57 @@ TEST_CASE("image: layout index resolves the platform", "[image]") {
                     Catch::Contains("no image for platform linux/s390x") &&
                         Catch::Contains("it has: linux/arm64, linux/amd64"));
 }
+
+TEST_CASE("image: layout blobs link to the store", "[image]") {
+  TempDir dir;
+  store::Store store = store::Store::open(dir / "store");
+  Image image = busybox_image(store, dir / "scratch", "links");
+  SerializedManifest written = write_oci_layout(store, image, dir / "out", {"latest"});
+  fs::path layer = dir / "out/blobs/sha256" / written.layers[0].digest.hex;
+  CHECK(fs::equivalent(layer, store.blob_path(written.layers[0].digest)));
+
+  // /dev/shm is another filesystem, so the blob is copied and checked.
+  if (!fs::is_directory("/dev/shm")) return;
+  TempDir other("imgbuild-layout-", "/dev/shm");
+  write_oci_layout(store, image, other / "out", {"latest"});
+  fs::path copied = other / "out/blobs/sha256" / written.layers[0].digest.hex;
+  CHECK_FALSE(fs::equivalent(copied, store.blob_path(written.layers[0].digest)));
+  CHECK(sha256_of_file(copied) == written.layers[0].digest);
+}
+
+TEST_CASE("image: docker format needs docker-archive", "[image]") {
+  TempDir dir;
+  store::Store store = store::Store::open(dir / "store");
+  Image image = busybox_image(store, dir / "scratch", "docker form");
+  const char* expected =
+      "image format 'docker' cannot be written to an OCI layout or OCI archive, because skopeo and podman find "
+      "only OCI manifests there: use format 'oci', or a docker-archive output for the Docker form";
+  CHECK_THROWS_WITH(write_oci_layout(store, image, dir / "out", {"v1"}, Format::docker), Catch::EndsWith(expected));
+  CHECK_THROWS_WITH(write_oci_archive(store, image, dir / "app.tar", {"app:v1"}, Format::docker),
+                    Catch::EndsWith(expected));
+  CHECK_FALSE(fs::exists(dir / "out"));
+  CHECK_FALSE(fs::exists(dir / "app.tar"));
+}
+
+TEST_CASE("image: layout reader accepts docker manifests", "[image]") {
+  // Other tools may store a Docker manifest in a layout; read it all the same.
+  TempDir dir;
+  store::Store store = store::Store::open(dir / "store");
+  Image image = busybox_image(store, dir / "scratch", "docker manifest");
+  fs::path out = dir / "out";
+  write_oci_layout(store, image, out, {"v1"});
+  SerializedManifest docker = serialize(image, Format::docker);
+  test::write(out / "blobs/sha256" / docker.manifest.digest.hex, docker.manifest_bytes);
+  test::write(out / "blobs/sha256" / docker.config.digest.hex, docker.config_bytes);
+  json index = read_json(out / "index.json");
+  Descriptor descriptor = docker.manifest;
+  descriptor.annotations["org.opencontainers.image.ref.name"] = "docker";
+  index["manifests"].push_back(descriptor_json(descriptor));
+  test::write(out / "index.json", index.dump());
+
+  store::Store other = store::Store::open(dir / "other-store");
+  Image loaded = load_oci_layout(other, out, "docker");
+  CHECK(loaded.manifest_digest == docker.manifest.digest);
+  CHECK(loaded.layers[0].diff_id == image.layers[0].diff_id);
+  CHECK(loaded.layers[0].blob.media_type == media_type::oci_layer_gzip);
+}

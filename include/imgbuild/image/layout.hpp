@@ -25,7 +25,8 @@ namespace fs = std::filesystem;
 // replaces only that descriptor. Blobs are hardlinked from the store when
 // possible, else copied, and checked against their digests; index.json is
 // renamed into place last. Files that already hold the right content are not
-// rewritten. Returns what was written.
+// rewritten. Format::docker is rejected, because skopeo and podman look only
+// for OCI manifests in a layout. Returns what was written.
 SerializedManifest write_oci_layout(const store::Store& store, const Image& image, const fs::path& dir,
                                     const std::vector<std::string>& tags, Format format = Format::oci);
 
