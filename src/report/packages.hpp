@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Which files of an image the catalogue reads, and how their contents become
-// packages. The layer walker feeds it; nothing here touches tars.
+// The catalogue's file selection and the parsing of those files into
+// packages. The layer walker feeds it, so nothing here reads tars.
 #pragma once
 
 #include <map>

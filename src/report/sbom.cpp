@@ -15,8 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-// Percent-encodes everything but RFC 3986 unreserved characters, as the
-// purl specification asks for names, versions and qualifier values.
+// Percent-encodes everything but RFC 3986 unreserved characters. The purl
+// specification requires this for names, versions and qualifier values.
 std::string percent_encode(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {

@@ -8,7 +8,7 @@
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/process.hpp"
 #include "imgbuild/util/strings.hpp"
-#include "report/layer_files.hpp"
+#include "report/fixtures.hpp"
 #include "support/toolkit.hpp"
 
 using namespace imgbuild;

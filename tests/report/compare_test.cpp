@@ -7,7 +7,7 @@
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/strings.hpp"
-#include "report/layer_files.hpp"
+#include "report/fixtures.hpp"
 #include "support/toolkit.hpp"
 
 using namespace imgbuild;
@@ -16,17 +16,6 @@ using namespace imgbuild::report;
 namespace {
 
 Digest digest_of(char c) { return Digest{std::string(64, c)}; }
-
-Package deb(const std::string& name, const std::string& version, int layer = 0) {
-  Package package;
-  package.name = name;
-  package.version = version;
-  package.architecture = "amd64";
-  package.source = name;
-  package.source_version = version;
-  package.layer = layer;
-  return package;
-}
 
 Snapshot sample() {
   Snapshot snapshot;
@@ -37,7 +26,7 @@ Snapshot sample() {
   snapshot.bases = {{"debian:bookworm", digest_of('b')}};
   snapshot.layers = {{digest_of('1'), digest_of('2'), 30'000'000, 80'000'000, "base debian:bookworm"},
                      {digest_of('3'), digest_of('4'), 2'000'000, 5'000'000, "runtime: RUN apt-get install curl"}};
-  snapshot.packages = {deb("curl", "7.88.1-10", 1), deb("libc6", "2.36-9")};
+  snapshot.packages = {test::deb_package("curl", "7.88.1-10", "amd64", 1), test::deb_package("libc6", "2.36-9")};
   snapshot.os = {"debian", "12", "bookworm"};
   snapshot.user = "app";
   snapshot.started = 1714564800;

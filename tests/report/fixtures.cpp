@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "report/layer_files.hpp"
+#include "report/fixtures.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -112,6 +112,26 @@ image::Image image_of(const std::string& name, const std::vector<std::filesystem
     image.config["history"].push_back({{"created_by", i < steps.size() ? steps[i] : ""}});
   }
   return image;
+}
+
+report::Package deb_package(const std::string& name, const std::string& version,
+                            const std::string& architecture, int layer) {
+  report::Package package;
+  package.name = name;
+  package.version = version;
+  package.architecture = architecture;
+  package.source = name;
+  package.source_version = version;
+  package.layer = layer;
+  return package;
+}
+
+report::Package python_package(const std::string& name, const std::string& version) {
+  report::Package package;
+  package.ecosystem = report::Ecosystem::python;
+  package.name = name;
+  package.version = version;
+  return package;
 }
 
 }  // namespace imgbuild::test

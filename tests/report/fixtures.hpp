@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Builds small layer blobs and images for the report tests.
+// Builds small layer blobs, images and packages for the report tests.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "imgbuild/image/image.hpp"
+#include "imgbuild/report/catalog.hpp"
 
 namespace imgbuild::test {
 
@@ -29,5 +30,10 @@ void write_zero_file_layer(const std::filesystem::path& blob, const std::string&
 // 0 so the catalogue measures them.
 image::Image image_of(const std::string& name, const std::vector<std::filesystem::path>& blobs,
                       const std::vector<std::string>& steps);
+
+// A Debian package whose source package and version equal its own.
+report::Package deb_package(const std::string& name, const std::string& version,
+                            const std::string& architecture = "amd64", int layer = 0);
+report::Package python_package(const std::string& name, const std::string& version);
 
 }  // namespace imgbuild::test

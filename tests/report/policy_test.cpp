@@ -5,7 +5,7 @@
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/strings.hpp"
-#include "report/layer_files.hpp"
+#include "report/fixtures.hpp"
 
 using namespace imgbuild;
 using namespace imgbuild::report;

@@ -8,6 +8,7 @@
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/process.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "report/fixtures.hpp"
 #include "support/toolkit.hpp"
 
 using namespace imgbuild;
@@ -16,29 +17,13 @@ using nlohmann::json;
 
 namespace {
 
-Package deb(const std::string& name, const std::string& version, const std::string& arch) {
-  Package package;
-  package.name = name;
-  package.version = version;
-  package.architecture = arch;
-  return package;
-}
-
-Package python(const std::string& name, const std::string& version) {
-  Package package;
-  package.ecosystem = Ecosystem::python;
-  package.name = name;
-  package.version = version;
-  return package;
-}
-
 Snapshot sample() {
   Snapshot snapshot;
   snapshot.name = "app:1";
   snapshot.manifest_digest = Digest{std::string(64, 'a')};
   snapshot.os = {"debian", "12", "bookworm"};
-  snapshot.packages = {deb("libc6", "2.36-9+deb12u4", "amd64"), deb("libstdc++6", "1:12.2.0-14", "amd64"),
-                       deb("tzdata", "2024a-0+deb12u1", "all"), python("requests", "2.31.0")};
+  snapshot.packages = {test::deb_package("libc6", "2.36-9+deb12u4", "amd64"), test::deb_package("libstdc++6", "1:12.2.0-14", "amd64"),
+                       test::deb_package("tzdata", "2024a-0+deb12u1", "all"), test::python_package("requests", "2.31.0")};
   return snapshot;
 }
 
@@ -72,12 +57,12 @@ std::optional<fs::path> validator_directory(std::string& why) {
 
 TEST_CASE("report: package URLs", "[report]") {
   OsRelease os{"debian", "12", "bookworm"};
-  CHECK(package_url(deb("libc6", "2.36-9+deb12u4", "amd64"), os) ==
+  CHECK(package_url(test::deb_package("libc6", "2.36-9+deb12u4", "amd64"), os) ==
         "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12");
-  CHECK(package_url(deb("libstdc++6", "1:12.2.0-14", "amd64"), os) ==
+  CHECK(package_url(test::deb_package("libstdc++6", "1:12.2.0-14", "amd64"), os) ==
         "pkg:deb/debian/libstdc%2B%2B6@1%3A12.2.0-14?arch=amd64&distro=debian-12");
-  CHECK(package_url(deb("tzdata", "2024a-0", "all"), OsRelease{}) == "pkg:deb/debian/tzdata@2024a-0?arch=all");
-  CHECK(package_url(python("requests-oauthlib", "1.3.1"), os) == "pkg:pypi/requests-oauthlib@1.3.1");
+  CHECK(package_url(test::deb_package("tzdata", "2024a-0", "all"), OsRelease{}) == "pkg:deb/debian/tzdata@2024a-0?arch=all");
+  CHECK(package_url(test::python_package("requests-oauthlib", "1.3.1"), os) == "pkg:pypi/requests-oauthlib@1.3.1");
 }
 
 TEST_CASE("report: name-based uuid of a digest", "[report]") {

@@ -4,6 +4,7 @@
 #include "imgbuild/report/compare.hpp"
 #include "imgbuild/report/vulnerabilities.hpp"
 #include "imgbuild/util/fs.hpp"
+#include "report/fixtures.hpp"
 #include "support/toolkit.hpp"
 
 using namespace imgbuild;
@@ -13,10 +14,7 @@ namespace {
 
 Package deb(const std::string& name, const std::string& version, const std::string& source,
             const std::string& source_version) {
-  Package package;
-  package.name = name;
-  package.version = version;
-  package.architecture = "amd64";
+  Package package = test::deb_package(name, version);
   package.source = source;
   package.source_version = source_version;
   return package;

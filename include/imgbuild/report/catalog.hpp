@@ -65,7 +65,7 @@ struct Overwrite {
   std::uint64_t wasted = 0; // bytes of the hidden copies
 };
 
-// What reading an image (or rootfs) yields.
+// The merged filesystem of an image (or rootfs) and its catalogue.
 struct Filesystem {
   std::map<std::string, FileRecord> files;  // absolute path -> record
   std::vector<Overwrite> overwrites;        // sorted by wasted bytes, largest first

@@ -20,7 +20,7 @@ struct AddedFile {
   bool modified = false;  // A has the path too, from another layer or with another size
 };
 
-// What `imgbuild diff A B` shows: B compared with A, plus B's largest new
+// The result of `imgbuild diff A B`: B compared with A, plus B's largest new
 // files and the bytes B ships for paths a later layer hid.
 struct DiffReport {
   Report report;                        // B against A

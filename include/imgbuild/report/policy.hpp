@@ -29,9 +29,9 @@ struct Policy {
 };
 
 // Checks `snapshot` against `policy`. Each finding names the rule, the
-// package or path, and the layer and step that brought it in; `scope` is
-// copied into every finding (the stage name, or empty for the final image).
-// Forbidden paths need the snapshot's file list (`has_files`).
+// package or path, and the layer and step that brought it in. Every finding
+// gets `scope`: the stage name, or empty for the final image. Forbidden
+// paths are checked only when the snapshot has its file list (`has_files`).
 std::vector<Finding> evaluate_policy(const Policy& policy, const Snapshot& snapshot,
                                      const std::string& scope = "");
 
