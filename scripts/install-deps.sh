@@ -15,7 +15,7 @@ tool_packages=(
   runc crun mmdebstrap skopeo umoci oci-image-tool podman buildah
   docker-registry docker.io apache2-utils openssl uidmap
   fuse-overlayfs netavark aardvark-dns slirp4netns
-  pigz zstd gzip tar python3 libarchive-tools attr libcap2-bin busybox-static
+  pigz zstd gzip tar python3 libarchive-tools attr libcap2-bin busybox-static apt-utils
   ca-certificates curl time systemd
 )
 
