@@ -178,6 +178,8 @@ void Planner::emit(const std::string& origin, const FileInfo& info, const std::s
   infos_[target] = info;
 }
 
+// TODO: a warm plan spends about 12 us of CPU per file on path-based lstat
+// calls and map nodes; 20,000 files in under 0.1 s needs directory-fd stats.
 void Planner::copy_directory_contents(const std::string& source, const std::string& target) {
   for (const std::string& name : tree_.list(source)) {
     std::string child = join_path(source, name);
