@@ -39,9 +39,10 @@ SerializedManifest write_oci_archive(const store::Store& store, const Image& ima
 
 // Writes `image` as `docker save` does in its blobs/sha256 form: manifest.json
 // (Config, RepoTags, Layers), `repositories` and the blobs, with the Docker
-// form of the config. Layer blobs are written as stored (gzip or plain tar);
-// `podman load`, `skopeo` and `docker load` decompress them. A repo tag
-// without a tag gets ":latest". The file is replaced atomically.
+// form of the config. Layer blobs are written as stored (gzip or plain
+// tar), which `podman load` and `skopeo` decompress. A repo tag without a
+// tag gets ":latest". The file is replaced atomically.
+// NOTE: `docker load` of gzip layers is untested here (no Docker daemon).
 SerializedManifest write_docker_archive(const store::Store& store, const Image& image, const fs::path& file,
                                         const std::vector<std::string>& repo_tags);
 
