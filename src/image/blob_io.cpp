@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <atomic>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -143,8 +144,12 @@ void record_layer(store::Store& store, const ImportedLayer& layer) {
 
 }  // namespace
 
-PendingFile::PendingFile(const fs::path& target)
-    : target_(target), temp_(target.parent_path() / cat(".tmp-", target.filename().string(), "-", ::getpid())) {}
+// The process id and a counter keep temporary names apart between processes
+// and between threads of one process writing into the same directory.
+PendingFile::PendingFile(const fs::path& target) : target_(target) {
+  static std::atomic<std::uint64_t> counter{0};
+  temp_ = target.parent_path() / cat(".tmp-", target.filename().string(), "-", ::getpid(), "-", counter++);
+}
 
 PendingFile::~PendingFile() {
   if (!committed_) ::unlink(temp_.c_str());

@@ -109,6 +109,8 @@ SerializedManifest write_oci_layout(const store::Store& store, const Image& imag
     detail::export_bytes(written.config_bytes, written.config.digest, blobs);
     detail::export_bytes(written.manifest_bytes, written.manifest.digest, blobs);
 
+    // TODO: two processes adding tags to one layout at once can lose one
+    // side's tags, because index.json is read, merged and renamed unlocked.
     json index = fs::exists(dir / "index.json") ? read_index(dir / "index.json")
                                                  : json{{"schemaVersion", 2}, {"mediaType", media_type::oci_index}};
     merge_tags(index, written, image, refs);
