@@ -122,7 +122,14 @@ StepResult run_step(const RunRequest& request) {
   validate(request);
   bool rootless = ::geteuid() != 0;
   RootlessIds rootless_ids;
-  if (rootless) rootless_ids = rootless_id_mappings();
+  if (rootless) {
+    rootless_ids = rootless_id_mappings();
+    // TODO: mount the overlay (with userxattr) and start the runtime inside a
+    // user namespace set up with newuidmap and newgidmap. The spec side
+    // (make_runtime_spec with id mappings) is done. Until then, stop here
+    // rather than fail at mount(2) with EPERM.
+    fail("running steps without root is not supported yet: run imgbuild as root");
+  }
 
   RuntimeInfo runtime = probe_runtime(request.runtime, request.store_dir);
   auto [upper, work] = upper_and_work(request);

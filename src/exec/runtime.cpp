@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* probe_file_name = "runtime-probe.json";
-// Used when the host limit is unlimited: what container engines commonly set.
+// Used when the host limit is unlimited. It is the kernel's default
+// fs.nr_open, the highest RLIMIT_NOFILE a process may set without raising it.
 constexpr std::uint64_t unlimited_fallback = 1048576;
 
 struct HostLimits {

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Clean-up after cancelled and interrupted steps. The interrupt cases start
 // this test binary again with the hidden case "exec: interrupted step
-// helper", which installs imgbuild's signal handler and runs a long step;
-// the test sends it SIGINT or SIGTERM once the step has started.
+// helper", which installs imgbuild's signal handler and runs a long step.
+// The test sends it SIGINT or SIGTERM once the step has started.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <spawn.h>
@@ -134,26 +135,17 @@ TEST_CASE("exec: interrupted step helper", "[.][exec-helper]") {
 }
 
 TEST_CASE("exec: SIGINT during a step cleans up", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   check_interrupted_run(SIGINT);
 }
 
 TEST_CASE("exec: SIGTERM during a step cleans up", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   check_interrupted_run(SIGTERM);
 }
 
 TEST_CASE("exec: cancelled step cleans up", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path tmp = fixture.dir / "tmp", state = fixture.dir / "state", cache = fixture.dir / "cache";
   fs::create_directories(tmp);
@@ -176,4 +168,43 @@ TEST_CASE("exec: cancelled step cleans up", "[exec]") {
   CHECK(test::mounts_under(fixture.dir.path()).empty());
   CHECK(test::entries_of(tmp).empty());
   CHECK(runc_containers(state).empty());
+}
+
+TEST_CASE("exec: rootless step helper", "[.][exec-helper]") {
+  if (!std::getenv(helper_dir_variable)) return;
+  RunRequest request;
+  request.lower_dirs = {"/nonexistent/lower"};
+  request.argv = {"/bin/true"};
+  request.scratch_dir = "/nonexistent/scratch";
+  try {
+    run_step(request);
+    std::printf("no error\n");
+  } catch (const Error& error) {
+    std::printf("error: %s\n", error.what());
+  }
+}
+
+TEST_CASE("exec: non-root without subuid names the fix", "[exec]") {
+  SKIP_UNLESS_ROOT();
+  if (!find_program("useradd") || !find_program("setpriv")) {
+    WARN("skipped: needs useradd and setpriv to run as another user");
+    return;
+  }
+  // A system account gets no /etc/subuid range from useradd.
+  const std::string user = "imgbuild-exec-test";
+  bool created = run_process({"id", "-u", user}).exit_code != 0;
+  if (created) run_checked({"useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user});
+
+  test::StepFixture fixture;
+  ProcessOptions options;
+  options.extra_env = {cat(helper_dir_variable, "=", fixture.dir.path().string())};
+  ProcessResult result = run_process({"setpriv", "--reuid", user, "--regid", user, "--clear-groups",
+                                      fs::read_symlink("/proc/self/exe").string(), "exec: rootless step helper"},
+                                     options);
+  if (created) run_process({"userdel", user});
+
+  INFO(result.out << result.err);
+  CHECK_THAT(result.out, Catch::Contains("error: running steps without root needs subordinate ids for user '" +
+                                         user + "'"));
+  CHECK_THAT(result.out, Catch::Contains("add the line '" + user + ":100000:65536' to /etc/subuid"));
 }

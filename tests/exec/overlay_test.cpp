@@ -14,10 +14,7 @@ using namespace imgbuild;
 using namespace imgbuild::exec;
 
 TEST_CASE("exec: many long lower dirs still mount", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   std::vector<fs::path> lowers = {fixture.base};
   fs::path parent = fixture.dir / std::string(80, 'p');

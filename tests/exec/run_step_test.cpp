@@ -41,10 +41,7 @@ char entry_kind(const layer::Entry& entry) {
 }  // namespace
 
 TEST_CASE("exec: step changes land in upper dir", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path layer = fixture.dir / "layer1";
   write(layer / "data/keep/a", "a\n");
@@ -105,10 +102,7 @@ TEST_CASE("exec: step changes land in upper dir", "[exec]") {
 }
 
 TEST_CASE("exec: named user, workdir and env", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path layer = fixture.dir / "groups";
   write(layer / "etc/group", "root:x:0:\nsomeone:x:1000:\nstaff:x:50:someone\nnogroup:x:65534:\n");
@@ -132,10 +126,7 @@ TEST_CASE("exec: named user, workdir and env", "[exec]") {
 }
 
 TEST_CASE("exec: explicit group drops supplementary groups", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path layer = fixture.dir / "groups";
   write(layer / "etc/group", "root:x:0:\nsomeone:x:1000:\nstaff:x:50:someone\n");
@@ -148,10 +139,7 @@ TEST_CASE("exec: explicit group drops supplementary groups", "[exec]") {
 }
 
 TEST_CASE("exec: unknown user is an error", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   RunRequest request = fixture.request({fixture.base}, "true");
   request.user = "ghost";
@@ -160,18 +148,16 @@ TEST_CASE("exec: unknown user is an error", "[exec]") {
 }
 
 TEST_CASE("exec: network none has only loopback", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   std::string script = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '";
 
-  RunRequest none = fixture.request({fixture.base}, script);
+  RunRequest none = fixture.request({fixture.base}, script + "; cat /sys/class/net/lo/flags");
   none.network = Network::none;
   StepResult isolated = run_step(none);
   REQUIRE(isolated.exit_code == 0);
-  CHECK(isolated.last_lines == std::vector<std::string>{"lo"});
+  // 0x9 is IFF_UP | IFF_LOOPBACK: the runtime brings the loopback up.
+  CHECK(isolated.last_lines == std::vector<std::string>{"lo", "0x9"});
 
   RunRequest host = fixture.request({fixture.base}, script);
   StepResult shared = run_step(host);
@@ -180,10 +166,7 @@ TEST_CASE("exec: network none has only loopback", "[exec]") {
 }
 
 TEST_CASE("exec: secrets are read-only and leave no trace", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path secret = fixture.dir / "token.txt";
   write(secret, "s3cret-value", 0600);
@@ -206,10 +189,7 @@ TEST_CASE("exec: secrets are read-only and leave no trace", "[exec]") {
 }
 
 TEST_CASE("exec: cache mount persists outside upper", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path cache = fixture.dir / "cache-dir";
   std::string script = "echo run >> /var/cache/build/count; wc -l < /var/cache/build/count";
@@ -227,10 +207,7 @@ TEST_CASE("exec: cache mount persists outside upper", "[exec]") {
 }
 
 TEST_CASE("exec: failing step returns exit code", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   std::vector<std::string> seen;
   // stdout and stderr are separate pipes, so only the pause orders "two".
@@ -251,10 +228,7 @@ TEST_CASE("exec: failing step returns exit code", "[exec]") {
 }
 
 TEST_CASE("exec: missing program is a runtime error", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   RunRequest request = fixture.request({fixture.base}, "");
   request.argv = {"/no/such/program"};
@@ -264,10 +238,7 @@ TEST_CASE("exec: missing program is a runtime error", "[exec]") {
 }
 
 TEST_CASE("exec: rlimits come from the probe", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for runc");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   fs::path store = fixture.dir / "store";
   RuntimeInfo runtime = probe_runtime("auto", store);
@@ -293,10 +264,7 @@ TEST_CASE("exec: rlimits come from the probe", "[exec]") {
 }
 
 TEST_CASE("exec: host proxy variables reach the step", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   ::setenv("https_proxy", "http://127.0.0.1:3128", 1);
   ::setenv("NO_PROXY", "localhost", 1);
@@ -322,10 +290,7 @@ TEST_CASE("exec: host proxy variables reach the step", "[exec]") {
 }
 
 TEST_CASE("exec: volatile files stay out of the changeset", "[exec]") {
-  if (!test::is_root()) {
-    WARN("skipped: needs root for overlay mounts");
-    return;
-  }
+  SKIP_UNLESS_ROOT();
   test::StepFixture fixture;
   RunRequest request = fixture.request({fixture.base},
                                        "mkdir -p /var/log/apt /var/lib/dpkg /var/cache/debconf;"

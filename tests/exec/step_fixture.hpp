@@ -8,6 +8,17 @@
 
 #include "imgbuild/exec/run_step.hpp"
 #include "imgbuild/util/fs.hpp"
+#include "support/toolkit.hpp"
+
+// Ends the current test case with a warning unless it runs as root, which
+// overlay mounts and runc need.
+#define SKIP_UNLESS_ROOT()                                      \
+  do {                                                          \
+    if (!::imgbuild::test::is_root()) {                         \
+      WARN("skipped: needs root for overlay mounts and runc");  \
+      return;                                                   \
+    }                                                           \
+  } while (false)
 
 namespace imgbuild::test {
 

@@ -21,8 +21,8 @@ namespace imgbuild::exec {
 enum class Network { host, none };
 
 // A secret file bind-mounted read-only into the step. The file is copied
-// into the private bundle directory first so the step sees the requested
-// owner and mode, never the host file itself.
+// into the private bundle directory first. The step gets the requested
+// owner and mode and never the host file itself.
 struct SecretMount {
   std::string name;               // mounted at /run/secrets/NAME unless `target` is set
   std::filesystem::path source;   // host file with the secret value
