@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// OCI image layouts and OCI archives: writing from the store, reading into it.
+// Writing OCI image layouts and OCI archives from the store.
 #include <algorithm>
 #include <map>
 #include <set>
