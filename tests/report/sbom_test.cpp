@@ -31,7 +31,7 @@ const SbomOptions options{"0.1.0", 1714564800};
 
 // Installs the validator's npm packages into the build tree once; returns
 // the directory, or nothing when npm cannot install them.
-std::optional<fs::path> validator_directory(std::string& why) {
+std::optional<fs::path> validator_directory(std::string& reason) {
   fs::path directory = fs::read_symlink("/proc/self/exe").parent_path() / "cyclonedx-validator";
   fs::path sources = test::source_dir() / "tests/report/cyclonedx";
   fs::create_directories(directory);
@@ -40,14 +40,14 @@ std::optional<fs::path> validator_directory(std::string& why) {
   if (fs::exists(directory / "node_modules/@cyclonedx/cyclonedx-library")) return directory;
 
   if (!find_program("npm")) {
-    why = "npm is not installed";
+    reason = "npm is not installed";
     return std::nullopt;
   }
   ProcessOptions install;
   install.working_directory = directory;
   ProcessResult result = run_process({"npm", "install", "--no-audit", "--no-fund", "--omit=optional"}, install);
   if (result.exit_code != 0) {
-    why = "npm install failed: " + tail_lines(result.err, 5);
+    reason = "npm install failed: " + tail_lines(result.err, 5);
     return std::nullopt;
   }
   return directory;
@@ -129,10 +129,10 @@ TEST_CASE("report: cyclonedx bom passes the cyclonedx validator", "[report]") {
                                      {"version", "2.31.0"},
                                      {"purl", "pkg:pypi/requests@2.31.0"}});
 
-  std::string why;
-  std::optional<fs::path> validator = validator_directory(why);
+  std::string reason;
+  std::optional<fs::path> validator = validator_directory(reason);
   if (!validator) {
-    WARN("skipped cyclonedx schema validation: " << why);
+    WARN("skipped cyclonedx schema validation: " << reason);
     return;
   }
   TempDir dir;
