@@ -1,11 +1,145 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "imgbuild/build/build.hpp"
 
-namespace imgbuild::build {
+#include <cstdlib>
+#include <ctime>
+#include <thread>
 
-ExitCode run(const BuildOptions&) {
-  // TODO: the pipeline is being assembled; until then a build stops here.
-  fail("imgbuild build is not implemented yet");
+#include "build/finish.hpp"
+#include "build/scheduler.hpp"
+#include "build/session.hpp"
+#include "build/stage.hpp"
+#include "imgbuild/recipe/graph.hpp"
+#include "imgbuild/recipe/load.hpp"
+#include "imgbuild/recipe/values.hpp"
+#include "imgbuild/store/epoch.hpp"
+#include "imgbuild/util/fs.hpp"
+#include "imgbuild/util/log.hpp"
+#include "imgbuild/util/strings.hpp"
+
+namespace imgbuild::build {
+namespace {
+
+std::map<std::string, std::string> resolve_build_args(const BuildOptions& options, const recipe::Recipe& recipe) {
+  std::map<std::string, std::string> values;
+  for (const auto& arg : recipe.args) values[arg.name] = arg.default_value;
+  for (const auto& [name, value] : options.build_args) {
+    if (!values.count(name))
+      log::warn(cat("build arg ", quote(name), " is not declared in [args] of ", recipe.file.string(),
+                    "; no step sees it"));
+    values[name] = value;
+  }
+  return values;
+}
+
+std::unique_ptr<context::SecretStore> open_secrets(const BuildOptions& options, const recipe::Recipe& recipe) {
+  std::map<std::string, context::SecretSpec> specs;
+  for (const auto& declared : recipe.secrets) {
+    context::SecretSpec spec{declared.id, declared.file.value_or(""), declared.env.value_or("")};
+    if (spec.file.empty() && spec.env.empty()) continue;  // must come from --secret
+    specs[declared.id] = spec;
+  }
+  for (const auto& given : options.secrets) specs[given.id] = {given.id, given.file, given.env};
+  std::vector<context::SecretSpec> list;
+  for (auto& [id, spec] : specs) list.push_back(spec);
+  return std::make_unique<context::SecretStore>(std::move(list));
+}
+
+// The epoch clamps every timestamp: SOURCE_DATE_EPOCH, else the recipe's
+// setting, else the commit time of a git context, else 0.
+std::int64_t resolve_epoch(Session& session) {
+  if (std::getenv("SOURCE_DATE_EPOCH") == nullptr && session.recipe.build.source_date_epoch)
+    return *session.recipe.build.source_date_epoch;
+  std::optional<std::int64_t> commit_time;
+  if (session.recipe.context.git) commit_time = session.build_context().commit_time();
+  return store::build_epoch(commit_time);
+}
+
+image::Format resolve_format(Session& session, const recipe::Stage& target) {
+  std::optional<recipe::ImageFormat> chosen;
+  if (session.options.format) chosen = session.options.format == "docker" ? recipe::ImageFormat::docker : recipe::ImageFormat::oci;
+  else if (session.recipe.build.format) chosen = session.recipe.build.format;
+  bool healthcheck = target.config.healthcheck.has_value();
+  if (!chosen) {
+    if (!healthcheck) return image::Format::oci;
+    log::warn(cat("stage ", quote(target.name), " declares a healthcheck, which only the Docker image format "
+                  "carries; writing Docker media types (set [build] format or --format to choose)"));
+    return image::Format::docker;
+  }
+  if (*chosen == recipe::ImageFormat::oci && healthcheck)
+    log::warn(cat("the OCI format has no healthcheck field: consumers will drop the healthcheck of stage ",
+                  quote(target.name)));
+  return *chosen == recipe::ImageFormat::docker ? image::Format::docker : image::Format::oci;
+}
+
+layer::Compression resolve_compression(const Session& session) {
+  if (session.options.compression) return layer::parse_compression(*session.options.compression);
+  return session.recipe.build.compression == recipe::Compression::zstd ? layer::Compression::zstd
+                                                                        : layer::Compression::gzip;
+}
+
+void check_format_compression(const Session& session) {
+  if (session.format == image::Format::docker && session.compression == layer::Compression::zstd)
+    fail_with(ExitCode::usage, "zstd layer compression (", session.options.compression ? "--compression zstd" : "[build] compression",
+              ") cannot be written in the Docker image format (",
+              session.options.format ? "--format docker" : "chosen for the healthcheck or by [build] format",
+              "), which has no zstd layer type: use gzip or the OCI format");
+}
+
+void configure(Session& session, const recipe::Stage& target) {
+  session.platform = resolve_platform(session.options, session.recipe);
+  session.compression = resolve_compression(session);
+  session.format = resolve_format(session, target);
+  check_format_compression(session);
+  session.build_args = resolve_build_args(session.options, session.recipe);
+  session.secrets = open_secrets(session.options, session.recipe);
+  session.volatile_paths = session.recipe.build.volatile_paths;
+  session.runtime = session.options.runtime.value_or(session.recipe.build.runtime.value_or("auto"));
+  session.network = session.options.network ? recipe::parse_network(*session.options.network) : session.recipe.build.network;
+  session.stat_cache = std::make_shared<context::StatCache>(session.store.root() / "statcache");
+  session.epoch = resolve_epoch(session);
+}
+
+int job_count(const Session& session) {
+  int jobs = session.options.jobs ? session.options.jobs : session.recipe.build.jobs;
+  if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return jobs;
+}
+
+void build_stages(Session& session, const recipe::Stage& target) {
+  std::vector<std::size_t> order = recipe::build_order(session.recipe, target);
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < order.size(); ++i) position[session.recipe.stages[order[i]].name] = i;
+  std::vector<std::vector<std::size_t>> dependencies(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    for (const auto& name : recipe::stage_dependencies(session.recipe.stages[order[i]]))
+      dependencies[i].push_back(position.at(name));
+
+  run_graph(order.size(), dependencies, job_count(session), [&](std::size_t node) {
+    const recipe::Stage& stage = session.recipe.stages[order[node]];
+    StageResult result = build_stage(session, stage);
+    apply_stage_config(session, stage, result);
+    std::lock_guard lock(session.results_mutex);
+    session.results.emplace(stage.name, std::move(result));
+  });
+}
+
+}  // namespace
+
+ExitCode run(const BuildOptions& options) {
+  std::int64_t started = ::time(nullptr);
+  log::set_verbose(options.verbose);
+  recipe::Recipe recipe = recipe::load_recipe(options.recipe);
+  std::filesystem::path store_dir = options.store ? *options.store : default_store_dir();
+  Session session{options, std::move(recipe), store::Store::open(store_dir), ProgressView(options.progress)};
+  const recipe::Stage& target = session.recipe.target_stage(options.target);
+  configure(session, target);
+
+  build_stages(session, target);
+  StageResult& result = session.results.at(target.name);
+  ExitCode code = finish_build(session, target, result, started);
+  session.stat_cache->save();
+  return code;
 }
 
 }  // namespace imgbuild::build
