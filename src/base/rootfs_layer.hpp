@@ -8,9 +8,8 @@
 
 namespace imgbuild::base {
 
-// Writes the whole tree at `root` as one gzip layer into the context's store:
-// entries sorted by path, mtimes clamped to the context's epoch, numeric
-// owners only. Returns the layer with its diff_id.
+// Writes the tree below `root` as one deterministic gzip layer into the
+// context's store, with mtimes clamped to the context's epoch.
 image::Layer write_rootfs_layer(const std::filesystem::path& root, BaseContext& context);
 
 }  // namespace imgbuild::base

@@ -15,6 +15,10 @@
 namespace imgbuild::test {
 namespace {
 
+std::mutex mutex;
+std::map<std::vector<std::string>, base::DebianBaseResult> shared_results;
+std::map<std::pair<fs::path, std::vector<std::string>>, image::Image> store_images;
+
 // Holds flock(2) on a file so parallel test processes build a base once.
 class FileLock {
  public:
@@ -26,6 +30,20 @@ class FileLock {
   UniqueFd fd_;
 };
 
+// Resolves the base in the shared store. The caller must lock `mutex`.
+const base::DebianBaseResult& shared_result(const std::vector<std::string>& packages) {
+  if (auto found = shared_results.find(packages); found != shared_results.end()) return found->second;
+
+  fs::create_directories(shared_base_store_dir());
+  FileLock lock(shared_base_store_dir().string() + ".lock");
+  store::Store shared = store::Store::open(shared_base_store_dir());
+  base::BaseContext context{.store = shared};
+  context.platform = base::oci_platform(base::host_debian_architecture());
+  context.source_date_epoch = shared_base_epoch;
+  base::DebianBase debian{.suite = "bookworm", .packages = packages};
+  return shared_results.emplace(packages, base::build_debian_base(debian, context)).first->second;
+}
+
 void copy_layer(const store::Store& from, store::Store& to, const image::Layer& layer) {
   if (!to.has_blob(layer.blob.digest)) to.ingest_file(from.blob_path(layer.blob.digest), layer.blob.digest);
   if (!to.find_layer(layer.diff_id)) to.put_layer(*from.find_layer(layer.diff_id));
@@ -36,25 +54,21 @@ void copy_layer(const store::Store& from, store::Store& to, const image::Layer& 
 fs::path shared_base_store_dir() { return IMGBUILD_TEST_STORE; }
 
 const image::Image& shared_bookworm_base(store::Store& store, const std::vector<std::string>& packages) {
-  static std::mutex mutex;
-  static std::map<std::pair<fs::path, std::vector<std::string>>, image::Image> images;
   std::lock_guard guard(mutex);
-
   auto key = std::make_pair(store.root(), packages);
-  if (auto found = images.find(key); found != images.end()) return found->second;
+  if (auto found = store_images.find(key); found != store_images.end()) return found->second;
 
-  fs::create_directories(shared_base_store_dir());
-  FileLock lock(shared_base_store_dir().string() + ".lock");
-  store::Store shared = store::Store::open(shared_base_store_dir());
-  base::BaseContext context{.store = shared};
-  context.platform = base::oci_platform(base::host_debian_architecture());
-  context.source_date_epoch = shared_base_epoch;
-  base::DebianBase debian{.suite = "bookworm", .packages = packages};
-  image::Image image = base::build_debian_base(debian, context).image;
-
-  if (fs::weakly_canonical(store.root()) != fs::weakly_canonical(shared.root()))
+  const image::Image& image = shared_result(packages).image;
+  if (fs::weakly_canonical(store.root()) != fs::weakly_canonical(shared_base_store_dir())) {
+    store::Store shared = store::Store::open(shared_base_store_dir());
     for (const auto& layer : image.layers) copy_layer(shared, store, layer);
-  return images.emplace(key, std::move(image)).first->second;
+  }
+  return store_images.emplace(key, image).first->second;
+}
+
+const std::vector<base::Package>& shared_bookworm_packages(const std::vector<std::string>& packages) {
+  std::lock_guard guard(mutex);
+  return shared_result(packages).packages;
 }
 
 }  // namespace imgbuild::test

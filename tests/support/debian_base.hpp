@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "imgbuild/base/debian.hpp"
 #include "imgbuild/image/image.hpp"
 
 namespace imgbuild::store {
@@ -28,5 +29,8 @@ std::filesystem::path shared_base_store_dir();
 // (building it there at most once, across processes too) and copies the
 // layer into `store` when that is another store.
 const image::Image& shared_bookworm_base(store::Store& store, const std::vector<std::string>& packages = {});
+
+// Returns the installed packages of the shared base with `packages`.
+const std::vector<base::Package>& shared_bookworm_packages(const std::vector<std::string>& packages = {});
 
 }  // namespace imgbuild::test
