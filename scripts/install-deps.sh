@@ -16,7 +16,7 @@ tool_packages=(
   docker-registry docker.io apache2-utils openssl uidmap
   fuse-overlayfs netavark aardvark-dns slirp4netns
   pigz zstd gzip tar python3 libarchive-tools attr libcap2-bin busybox-static apt-utils
-  ca-certificates curl time systemd
+  ca-certificates curl time systemd bc
 )
 
 missing=()

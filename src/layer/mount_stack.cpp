@@ -65,7 +65,7 @@ std::vector<fs::path> lower_dirs_for_mount(store::Store& store, const std::vecto
   for (const Digest& diff_id : diff_ids) dirs.push_back(ensure_unpacked(store, diff_id));
   if (lowerdir_option(dirs).size() <= budget) return dirs;
 
-  // Merge the fewest lowest layers that make the option fit; every path has
+  // Merge the fewest lowest layers that make the option fit. Every path has
   // the same length, so the merged chain's path is as long as one layer's.
   std::size_t path_bytes = escape_option(dirs.front().string()).size() + 1;
   std::size_t fitting = (budget - std::string_view("lowerdir=").size() + 1) / path_bytes;

@@ -55,7 +55,7 @@ void check_path(const Entry& entry) {
          "which are empty regular entries");
 }
 
-// Follows hardlink targets to the entry that holds the content.
+// Follows hardlink targets to the entry that carries the content.
 std::size_t hardlink_root(const std::vector<Entry>& entries, const std::map<std::string_view, std::size_t>& index,
                           std::size_t link) {
   std::size_t current = link;

@@ -16,7 +16,7 @@ namespace imgbuild::layer {
 
 // Two libarchive readers in a row: `raw` only decompresses (format "raw"),
 // and `tar` parses what `raw` yields. Hashing between them gives the
-// diff_id of exactly the bytes the tar parser sees, plus any trailer.
+// diff_id of exactly the bytes given to the tar parser, plus any trailer.
 struct TarReader::State {
   Utf8Locale locale;
   UniqueFd fd;

@@ -31,9 +31,9 @@ class TarReader final : public ContentReader {
   ReadOptions options_;
 };
 
-// Runs `body`; when it throws and `options.blob_digest` does not match the
-// blob file, throws that mismatch instead, since a corrupt blob explains the
-// failure better than the decompressor's message.
+// Runs `body`. When it throws and `options.blob_digest` does not match the
+// blob file, throws that mismatch instead, because a corrupt blob explains
+// the failure better than the decompressor's message.
 void run_checking_blob(const std::filesystem::path& blob, const ReadOptions& options, const std::function<void()>& body);
 
 // Cleans a tar entry name: drops leading '/', "./", empty and "."

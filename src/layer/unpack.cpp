@@ -154,9 +154,9 @@ class Unpacker {
     }
   }
 
-  // Removes what is at `name` unless `keep_directory` and it is a directory
-  // (a directory over a directory only changes attributes); returns whether
-  // a directory was kept.
+  // Removes what is at `name`, except a directory when `keep_directory` is
+  // set, because a directory over a directory only changes attributes.
+  // Returns whether a directory was kept.
   static bool clear_path(int parent_fd, const std::string& name, bool keep_directory) {
     struct stat info {};
     if (::fstatat(parent_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) return false;

@@ -22,7 +22,7 @@ struct CacheFile {
   std::set<Digest> references;
 };
 
-// Everything prune knows about the store's contents.
+// The references and index entries that prune reads from the store.
 struct Inventory {
   std::set<Digest> pinned;  // named by build records
   std::vector<CacheFile> cache;

@@ -16,10 +16,10 @@ namespace imgbuild::layer {
 bool path_before(std::string_view a, std::string_view b);
 
 // Checks each path (relative, no "", "." or ".." components, no trailing
-// '/'), rejects duplicates and real entries named ".wh.*", sorts with
-// `path_before`, and rewrites hardlinks so every name of an inode points
-// at the first name written, which carries the content. Throws naming the
-// entry on any violation.
+// '/') and rejects duplicates and real entries named ".wh.*". Then sorts
+// with `path_before` and rewrites hardlinks so every name of an inode
+// points at the first name written, which carries the content. Throws
+// naming the entry on any violation.
 void sort_entries(std::vector<Entry>& entries);
 
 }  // namespace imgbuild::layer

@@ -44,7 +44,7 @@ class ContentReader {
 
 // Streams the entries of a layer blob (gzip with any number of members,
 // zstd or plain tar) without unpacking. Paths are cleaned like the
-// unpacker's: no leading '/' or "./", no trailing '/', no "." components;
+// unpacker's: no leading '/' or "./", no trailing '/', no "." components.
 // ".." components are kept for the caller to judge. Hardlinks have type
 // `hardlink` and `link_target`. Content not read by `callback` is skipped.
 // Throws on a corrupt stream or a digest mismatch in `options`.
