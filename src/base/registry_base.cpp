@@ -4,11 +4,21 @@
 #include <optional>
 
 #include "base/progress.hpp"
+#include "imgbuild/registry/lock.hpp"
 #include "imgbuild/registry/reference.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
 
 namespace imgbuild::base {
+namespace {
+
+registry::LockMode lock_mode(const BaseContext& context) {
+  if (context.locked) return registry::LockMode::locked;
+  if (context.pull) return registry::LockMode::refresh;
+  return registry::LockMode::normal;
+}
+
+}  // namespace
 
 RegistryBaseResult pull_registry_base(const RegistryBase& base, BaseContext& context) {
   registry::Reference reference = registry::Reference::parse(base.reference);
@@ -16,11 +26,22 @@ RegistryBaseResult pull_registry_base(const RegistryBase& base, BaseContext& con
   registry::Client* client = context.registry_client;
   if (!client) client = &own_client.emplace(context.registry);
 
-  // TODO: pin and check digests in the lock file once the registry module
-  // provides it; until then `locked` and `lock_file` are ignored.
-  emit_progress(context, cat("base ", reference.str(), ": pulling"));
+  registry::Reference pinned = reference;
+  if (!context.lock_file.empty()) {
+    registry::LockFile lock = registry::LockFile::load(context.lock_file);
+    pinned = registry::pin_base(*client, lock, reference, context.platform, lock_mode(context));
+    lock.save();
+  } else if (context.locked) {
+    fail_with(ExitCode::usage, "--locked needs a lock file, but none is set for base ", quote(reference.str()));
+  }
+
+  std::string prefix = cat("base ", reference.str(), ": ");
+  emit_progress(context, prefix + "pulling " + pinned.manifest_reference());
+  auto on_blob = [&](const registry::TransferProgress& progress) {
+    if (progress.done) emit_progress(context, cat(prefix, "blob ", progress.digest.str(), " ", human_bytes(progress.total)));
+  };
   RegistryBaseResult result;
-  result.image = client->pull_image(reference, context.platform, context.store);
+  result.image = client->pull_image(pinned, context.platform, context.store, on_blob);
   result.image.name = reference.str();
   return result;
 }

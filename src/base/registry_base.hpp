@@ -7,11 +7,12 @@ namespace imgbuild::base {
 
 struct RegistryBaseResult {
   image::Image image;
-  bool cached = false;  // the lock file pinned it and every blob was in the store
+  bool cached = false;  // always false: the client contacts the registry for every pull
 };
 
-// Pulls a registry base for the context's platform, pinning it in the lock
-// file when one is set.
+// Pulls a registry base for the context's platform. With a lock file the
+// digest comes from it (normal), replaces it (`pull`) or must match it
+// (`locked`), and the file is saved when a pin changed.
 RegistryBaseResult pull_registry_base(const RegistryBase& base, BaseContext& context);
 
 }  // namespace imgbuild::base
