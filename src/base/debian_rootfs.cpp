@@ -160,11 +160,17 @@ std::vector<Package> parse_dpkg_status(std::string_view status) {
 }
 
 std::vector<PackageChange> diff_packages(const std::vector<Package>& before, const std::vector<Package>& after) {
-  // Keyed by name and architecture, because multiarch installs a name twice.
-  auto key = [](const Package& package) {
-    return package.architecture == "all" || package.architecture.empty()
-               ? package.name
-               : package.name + ":" + package.architecture;
+  // Keyed by name, and by name and architecture for a name that multiarch
+  // installs twice in one list, so a package that moves from "all" to
+  // "amd64" still shows as one version change.
+  std::set<std::string> multiarch_names;
+  for (const auto* list : {&before, &after}) {
+    std::set<std::string> seen;
+    for (const auto& package : *list)
+      if (!seen.insert(package.name).second) multiarch_names.insert(package.name);
+  }
+  auto key = [&](const Package& package) {
+    return multiarch_names.count(package.name) ? package.name + ":" + package.architecture : package.name;
   };
   std::map<std::string, PackageChange> changes;
   for (const auto& package : before) changes[key(package)] = {package.name, package.version, ""};

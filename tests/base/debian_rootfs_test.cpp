@@ -53,16 +53,19 @@ TEST_CASE("base: diff package lists", "[base]") {
   std::vector<Package> before{{"bash", "5.2.15-2+b2", "amd64"},
                               {"gone", "1", "all"},
                               {"imgbuild-hello", "1.0-1", "all"},
+                              {"moved", "1", "all"},
                               {"libc6", "2.36-9", "amd64"},
                               {"libc6", "2.36-9", "i386"}};
   std::vector<Package> after{{"bash", "5.2.15-2+b2", "amd64"},
                              {"imgbuild-hello", "1.1-1", "all"},
+                             {"moved", "2", "amd64"},
                              {"libc6", "2.36-9", "amd64"},
                              {"libc6", "2.36-9+deb12u1", "i386"},
                              {"new", "3", "all"}};
   CHECK(base::diff_packages(before, after) == std::vector<PackageChange>{{"gone", "1", ""},
                                                                           {"imgbuild-hello", "1.0-1", "1.1-1"},
                                                                           {"libc6", "2.36-9", "2.36-9+deb12u1"},
+                                                                          {"moved", "1", "2"},
                                                                           {"new", "", "3"}});
   CHECK(base::diff_packages(after, after).empty());
 }
