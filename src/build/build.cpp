@@ -66,9 +66,6 @@ image::Format resolve_format(Session& session, const recipe::Stage& target) {
                   "carries; writing Docker media types (set [build] format or --format to choose)"));
     return image::Format::docker;
   }
-  if (*chosen == recipe::ImageFormat::oci && healthcheck)
-    log::warn(cat("the OCI format has no healthcheck field: consumers will drop the healthcheck of stage ",
-                  quote(target.name)));
   return *chosen == recipe::ImageFormat::docker ? image::Format::docker : image::Format::oci;
 }
 
@@ -106,21 +103,44 @@ int job_count(const Session& session) {
   return jobs;
 }
 
+// Schedules two nodes per stage: resolving its base, which can start at
+// once unless the base is another stage, and running its steps, which waits
+// for its base and for the stages its copy steps read from. Base images of
+// independent stages are thus pulled or built while earlier stages run.
 void build_stages(Session& session, const recipe::Stage& target) {
   std::vector<std::size_t> order = recipe::build_order(session.recipe, target);
+  std::size_t count = order.size();
   std::map<std::string, std::size_t> position;
-  for (std::size_t i = 0; i < order.size(); ++i) position[session.recipe.stages[order[i]].name] = i;
-  std::vector<std::vector<std::size_t>> dependencies(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i)
-    for (const auto& name : recipe::stage_dependencies(session.recipe.stages[order[i]]))
-      dependencies[i].push_back(position.at(name));
+  for (std::size_t i = 0; i < count; ++i) position[session.recipe.stages[order[i]].name] = i;
 
-  run_graph(order.size(), dependencies, job_count(session), [&](std::size_t node) {
-    const recipe::Stage& stage = session.recipe.stages[order[node]];
-    StageResult result = build_stage(session, stage);
-    apply_stage_config(session, stage, result);
+  std::vector<std::vector<std::size_t>> dependencies(2 * count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const recipe::Stage& stage = session.recipe.stages[order[i]];
+    if (stage.base.kind == recipe::Base::Kind::stage) dependencies[i].push_back(count + position.at(stage.base.stage));
+    dependencies[count + i].push_back(i);
+    for (const auto& name : recipe::stage_dependencies(stage))
+      dependencies[count + i].push_back(count + position.at(name));
+  }
+
+  std::mutex started_mutex;
+  std::map<std::size_t, StageResult> started;
+  run_graph(2 * count, dependencies, job_count(session) + 1, [&](std::size_t node) {
+    const recipe::Stage& stage = session.recipe.stages[order[node % count]];
+    if (node < count) {
+      StageResult state = start_stage(session, stage);
+      std::lock_guard lock(started_mutex);
+      started.emplace(node, std::move(state));
+      return;
+    }
+    StageResult state;
+    {
+      std::lock_guard lock(started_mutex);
+      state = std::move(started.at(node - count));
+    }
+    build_steps(session, stage, state);
+    apply_stage_config(session, stage, state);
     std::lock_guard lock(session.results_mutex);
-    session.results.emplace(stage.name, std::move(result));
+    session.results.emplace(stage.name, std::move(state));
   });
 }
 

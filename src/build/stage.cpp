@@ -108,13 +108,21 @@ StageResult start_from_base(Session& session, const recipe::Stage& stage, const 
   context.locked = session.options.locked;
   context.lock_file = registry::LockFile::path_for(session.recipe.file);
   context.recipe_dir = session.recipe.directory;
-  context.progress = [&](std::string_view line) { session.progress.message(cat("[", stage.name, "] ", line)); };
+  // The base module prefixes its lines with "base <description>: "; the
+  // stage name says enough here.
+  std::string prefix = cat("base ", text, ": ");
+  context.progress = [&session, &stage, prefix](std::string_view line) {
+    if (line.starts_with(prefix)) line.remove_prefix(prefix.size());
+    session.progress.message(cat("[", stage.name, "] ", line));
+  };
 
   base::ResolvedBase resolved;
-  {
+  if (std::holds_alternative<base::RegistryBase>(spec)) {
     // The registry client and the lock file are shared by every stage.
     std::lock_guard lock(session.registry_mutex);
     context.registry_client = &registry_client(session);
+    resolved = base::resolve_base(spec, context);
+  } else {
     resolved = base::resolve_base(spec, context);
   }
 
@@ -181,7 +189,7 @@ context::RootfsView view_of(Session& session, const image::Image& image, const s
   return view;
 }
 
-StageResult build_stage(Session& session, const recipe::Stage& stage) {
+StageResult start_stage(Session& session, const recipe::Stage& stage) {
   auto stage_start = Clock::now();
   std::string text = expand_base_text(session, stage.base);
   base::BaseSpec spec = to_base_spec(stage.base, text);
@@ -196,7 +204,11 @@ StageResult build_stage(Session& session, const recipe::Stage& stage) {
     session.progress.message(cat("[", stage.name, "] base ", description, " ",
                                  state.image.layers.size(), " layers, ", seconds_since(stage_start), "s"));
   image::set_created(state.image.config, session.epoch);
+  return state;
+}
 
+void build_steps(Session& session, const recipe::Stage& stage, StageResult& state) {
+  auto stage_start = Clock::now();
   for (std::size_t i = 0; i < stage.steps.size(); ++i) {
     StepPlace place{stage, stage.steps[i], i, stage.steps.size()};
     std::string text_line = history_text(stage.steps[i]);
@@ -212,7 +224,6 @@ StageResult build_stage(Session& session, const recipe::Stage& stage) {
   }
 
   session.progress.stage_finished(stage.name, seconds_since(stage_start));
-  return state;
 }
 
 }  // namespace imgbuild::build

@@ -6,9 +6,13 @@
 
 namespace imgbuild::build {
 
-// Builds one stage: resolves its base, then runs or reuses each step. The
-// stages it reads from must be in `session.results` already.
-StageResult build_stage(Session& session, const recipe::Stage& stage);
+// Resolves the base of a stage into its starting state. A stage base must
+// be in `session.results` already.
+StageResult start_stage(Session& session, const recipe::Stage& stage);
+
+// Runs or reuses each step of a stage on the state `start_stage` returned.
+// The stages its copy steps read from must be in `session.results` already.
+void build_steps(Session& session, const recipe::Stage& stage, StageResult& state);
 
 // Returns a read-only view of `image`'s merged filesystem, unpacking layers
 // into the store's overlay lower form when they are not there yet.

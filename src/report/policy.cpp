@@ -28,17 +28,29 @@ std::string where(const Snapshot& snapshot, int layer) {
   return step.empty() ? cat(" (layer ", layer, ")") : cat(" (layer ", layer, ", ", step, ")");
 }
 
+// Returns the forbidding pattern that decides `package`, or nullptr. As in
+// ignore files, a pattern starting with '!' is an exception and the last
+// matching pattern wins, so ["gcc*", "!gcc-*-base"] forbids compilers but
+// not the runtime libraries' shared data package.
+const PackagePattern* forbidding_pattern(const Policy& policy, const Package& package) {
+  const PackagePattern* decided = nullptr;
+  for (const PackagePattern& pattern : policy.forbidden_packages) {
+    bool exception = pattern.pattern.starts_with('!');
+    PackagePattern plain{pattern.ecosystem, exception ? pattern.pattern.substr(1) : pattern.pattern};
+    if (matches(plain, package)) decided = exception ? nullptr : &pattern;
+  }
+  return decided;
+}
+
 void check_packages(const Policy& policy, const Snapshot& snapshot, std::vector<Finding>& findings) {
   for (const Package& package : snapshot.packages) {
-    for (const PackagePattern& pattern : policy.forbidden_packages) {
-      if (!matches(pattern, package)) continue;
-      findings.push_back({"forbidden-package", package.display_name(), package.layer,
-                          step_of(snapshot, package.layer),
-                          cat("forbidden package ", package.display_name(), " ", package.version, " matches ",
-                              quote(pattern_text(pattern)), where(snapshot, package.layer)),
-                          ""});
-      break;
-    }
+    const PackagePattern* pattern = forbidding_pattern(policy, package);
+    if (!pattern) continue;
+    findings.push_back({"forbidden-package", package.display_name(), package.layer,
+                        step_of(snapshot, package.layer),
+                        cat("forbidden package ", package.display_name(), " ", package.version, " matches ",
+                            quote(pattern_text(*pattern)), where(snapshot, package.layer)),
+                        ""});
   }
 
   for (const PackagePattern& pattern : policy.required_packages) {

@@ -98,3 +98,21 @@ TEST_CASE("report: policy on paths, size, user and healthcheck", "[report]") {
   snapshot.healthcheck = std::vector<std::string>{"NONE"};
   CHECK(evaluate_policy(policy, snapshot).size() == 1);
 }
+
+TEST_CASE("report: policy exception pattern wins last", "[report]") {
+  TempDir dir;
+  std::string status = base_status + stanza("gcc-12-base", "12.2.0-14") + stanza("gcc-12", "12.2.0-14");
+  test::write_layer(dir / "0.tar.gz", {{"var/lib/dpkg/status", status}});
+  std::vector<fs::path> blobs{dir / "0.tar.gz"};
+  Snapshot snapshot = snapshot_of_layers(test::image_of("app", blobs, {"base"}), blobs);
+
+  Policy policy;
+  policy.forbidden_packages = {{Ecosystem::deb, "gcc*"}, {Ecosystem::deb, "!gcc-*-base"}};
+  std::vector<Finding> findings = evaluate_policy(policy, snapshot);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].subject == "gcc-12:amd64");
+
+  // A later plain pattern forbids again what an exception let through.
+  policy.forbidden_packages.push_back({Ecosystem::deb, "gcc-12-base"});
+  CHECK(evaluate_policy(policy, snapshot).size() == 2);
+}
