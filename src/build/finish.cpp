@@ -150,8 +150,7 @@ void push_image(Session& session, const image::Image& image, const std::string& 
   request.config = manifest.config;
   request.layers = manifest.layers;
   std::lock_guard lock(session.registry_mutex);
-  if (!session.registry) session.registry = std::make_unique<registry::Client>();
-  registry::PushResult result = session.registry->push(session.store, request);
+  registry::PushResult result = session.registry_client().push(session.store, request);
   if (result.manifest_digest != manifest.manifest.digest)
     fail("registry returned digest ", result.manifest_digest.str(), " for ", reference_text, ", expected ",
          manifest.manifest.digest.str());

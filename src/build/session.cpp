@@ -16,6 +16,15 @@ const StageResult& Session::result_of(const std::string& name) {
   return it->second;
 }
 
+registry::Client& Session::registry_client() {
+  if (registry) return *registry;
+  registry::RegistryOptions settings;
+  for (const auto& host : options.insecure_registries) settings.hosts[host].insecure = true;
+  for (const auto& [host, file] : options.registry_ca_files) settings.hosts[host].ca_file = file;
+  registry = std::make_unique<registry::Client>(settings);
+  return *registry;
+}
+
 const context::BuildContext& Session::build_context() {
   std::lock_guard lock(context_mutex);
   if (context) return *context;

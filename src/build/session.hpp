@@ -67,6 +67,9 @@ struct Session {
 
   std::mutex context_mutex;
 
+  // Returns the registry client, created on first use from the options.
+  // Callers hold `registry_mutex`.
+  registry::Client& registry_client();
   // Returns the finished result of stage `name`.
   const StageResult& result_of(const std::string& name);
   // Opens the build context on first use.

@@ -94,11 +94,6 @@ StageResult start_from_stage(Session& session, const std::string& name) {
   return state;
 }
 
-registry::Client& registry_client(Session& session) {
-  if (!session.registry) session.registry = std::make_unique<registry::Client>();
-  return *session.registry;
-}
-
 // Resolves a base that is not another stage into the store.
 StageResult start_from_base(Session& session, const recipe::Stage& stage, const base::BaseSpec& spec,
                             const std::string& text) {
@@ -120,7 +115,7 @@ StageResult start_from_base(Session& session, const recipe::Stage& stage, const 
   if (std::holds_alternative<base::RegistryBase>(spec)) {
     // The registry client and the lock file are shared by every stage.
     std::lock_guard lock(session.registry_mutex);
-    context.registry_client = &registry_client(session);
+    context.registry_client = &session.registry_client();
     resolved = base::resolve_base(spec, context);
   } else {
     resolved = base::resolve_base(spec, context);

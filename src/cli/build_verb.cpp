@@ -20,7 +20,7 @@ namespace {
 struct BuildFlags {
   build::BuildOptions options;
   std::string recipe;
-  std::vector<std::string> build_args, secrets;
+  std::vector<std::string> build_args, secrets, registry_cas;
   std::string target, platform, format, compression, progress, store, report, metadata_file, baseline, vulns,
       runtime, network;
 };
@@ -67,6 +67,10 @@ void add_build_options(CLI::App& command, BuildFlags& flags) {
       ->check(CLI::IsMember({"host", "none"}));
   command.add_option("--jobs", options.jobs, "number of stages built in parallel (default: 0, one per core)")
       ->check(CLI::NonNegativeNumber);
+  add_list(command, "--insecure-registry", options.insecure_registries,
+           "registry HOST[:PORT] reached over plain HTTP or without TLS verification (repeatable)");
+  add_list(command, "--registry-ca", flags.registry_cas,
+           "HOST[:PORT]=FILE: trust the PEM CA certificates in FILE for that registry (repeatable)");
   command.add_flag("-v,--verbose", options.verbose, "print debug messages");
 }
 
@@ -115,6 +119,12 @@ void finish(BuildFlags& flags) {
     options.build_args[arg.substr(0, equals)] = arg.substr(equals + 1);
   }
   for (const std::string& secret : flags.secrets) options.secrets.push_back(parse_secret(secret));
+  for (const std::string& entry : flags.registry_cas) {
+    std::size_t equals = entry.find('=');
+    if (equals == 0 || equals == std::string::npos || equals + 1 == entry.size())
+      fail_with(ExitCode::usage, "invalid --registry-ca ", quote(entry), ": write HOST[:PORT]=FILE");
+    options.registry_ca_files[entry.substr(0, equals)] = entry.substr(equals + 1);
+  }
   for (const std::string& output : options.outputs) recipe::parse_output(output, std::filesystem::current_path());
   if (!flags.platform.empty()) recipe::parse_platform(flags.platform);
 

@@ -13,7 +13,7 @@
 using namespace imgbuild;
 using namespace imgbuild::build;
 
-TEST_CASE("scheduler: dependencies finish first", "[build]") {
+TEST_CASE("build: scheduler dependencies finish first", "[build]") {
   // 0 <- 1, 0 <- 2, {1,2} <- 3
   std::vector<std::vector<std::size_t>> dependencies = {{}, {0}, {0}, {1, 2}};
   std::mutex mutex;
@@ -28,7 +28,7 @@ TEST_CASE("scheduler: dependencies finish first", "[build]") {
   CHECK(order.back() == 3);
 }
 
-TEST_CASE("scheduler: independent nodes run in parallel", "[build]") {
+TEST_CASE("build: scheduler independent nodes run in parallel", "[build]") {
   std::atomic<int> running{0}, peak{0};
   run_graph(2, {{}, {}}, 2, [&](std::size_t) {
     int now = ++running;
@@ -40,7 +40,7 @@ TEST_CASE("scheduler: independent nodes run in parallel", "[build]") {
   CHECK(peak == 2);
 }
 
-TEST_CASE("scheduler: one job runs nodes one at a time", "[build]") {
+TEST_CASE("build: scheduler one job runs nodes one at a time", "[build]") {
   std::atomic<int> running{0}, peak{0};
   run_graph(3, {{}, {}, {}}, 1, [&](std::size_t) {
     int now = ++running;
@@ -51,7 +51,7 @@ TEST_CASE("scheduler: one job runs nodes one at a time", "[build]") {
   CHECK(peak == 1);
 }
 
-TEST_CASE("scheduler: failure stops dependents", "[build]") {
+TEST_CASE("build: scheduler failure stops dependents", "[build]") {
   std::atomic<bool> dependent_ran{false};
   CHECK_THROWS_WITH(run_graph(2, {{}, {0}}, 2,
                               [&](std::size_t node) {
@@ -62,7 +62,7 @@ TEST_CASE("scheduler: failure stops dependents", "[build]") {
   CHECK_FALSE(dependent_ran);
 }
 
-TEST_CASE("keys: same components give the same key", "[build]") {
+TEST_CASE("build: keys same components give the same key", "[build]") {
   KeyComponents a;
   a.parent = "sha256:parent";
   a.definition = {{"kind", "run"}, {"argv", {"sh", "-c", "true"}}};
@@ -75,7 +75,7 @@ TEST_CASE("keys: same components give the same key", "[build]") {
   CHECK(explain_difference(a.to_json(), b.to_json()) == "build arg 'VERSION' changed ('1' -> '2')");
 }
 
-TEST_CASE("keys: explain names the changed definition", "[build]") {
+TEST_CASE("build: keys explain names the changed definition", "[build]") {
   KeyComponents a;
   a.definition = {{"kind", "run"}, {"script", "echo 1"}};
   KeyComponents b = a;

@@ -8,19 +8,19 @@
 
 using namespace imgbuild;
 
-TEST_CASE("strings: nearest suggests a close key", "[util]") {
+TEST_CASE("util: strings nearest suggests a close key", "[util]") {
   std::vector<std::string> keys = {"env", "run", "copy", "workdir", "user"};
   CHECK(nearest("enviroment", keys) == std::optional<std::string>("env"));
   CHECK(nearest("wokdir", keys) == std::optional<std::string>("workdir"));
   CHECK_FALSE(nearest("zzzzzz", keys).has_value());
 }
 
-TEST_CASE("strings: quote escapes control bytes", "[util]") {
+TEST_CASE("util: strings quote escapes control bytes", "[util]") {
   CHECK(quote("a\nb") == "'a\\x0ab'");
   CHECK(quote("caf\xe9") == "'caf\\xe9'");
 }
 
-TEST_CASE("strings: human sizes", "[util]") {
+TEST_CASE("util: strings human sizes", "[util]") {
   CHECK(human_bytes(0) == "0 B");
   CHECK(human_bytes(1500) == "1.5 kB");
   CHECK(human_bytes(123456789) == "123 MB");
@@ -28,18 +28,18 @@ TEST_CASE("strings: human sizes", "[util]") {
   CHECK(human_delta(0) == "0 B");
 }
 
-TEST_CASE("digest: sha256 of known input", "[util]") {
+TEST_CASE("util: digest sha256 of known input", "[util]") {
   CHECK(sha256_of("").str() == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_of("abc").hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-TEST_CASE("digest: parse rejects other algorithms", "[util]") {
+TEST_CASE("util: digest parse rejects other algorithms", "[util]") {
   CHECK_THROWS_WITH(Digest::parse("md5:abc"),
                     "invalid digest 'md5:abc': expected 'sha256:' followed by 64 lower-case hex digits");
   CHECK(Digest::parse("sha256:" + std::string(64, 'a')).hex == std::string(64, 'a'));
 }
 
-TEST_CASE("process: captures output and exit code", "[util]") {
+TEST_CASE("util: process captures output and exit code", "[util]") {
   auto result = run_process({"sh", "-c", "echo out; echo err >&2; exit 3"});
   CHECK(result.exit_code == 3);
   CHECK(result.out == "out\n");
@@ -48,14 +48,14 @@ TEST_CASE("process: captures output and exit code", "[util]") {
                     Catch::Contains("exit code 1") && Catch::Contains("boom"));
 }
 
-TEST_CASE("fs: atomic write leaves no temporary file", "[util]") {
+TEST_CASE("util: fs atomic write leaves no temporary file", "[util]") {
   TempDir dir;
   write_file_atomic(dir / "file", "data");
   CHECK(read_file(dir / "file") == "data");
   CHECK(test::list_tree(dir.path()) == std::vector<std::string>{cat("f 0644 ", ::getuid(), ":", ::getgid(), " 4 file")});
 }
 
-TEST_CASE("toolkit: busybox rootfs runs sh", "[util]") {
+TEST_CASE("util: toolkit busybox rootfs runs sh", "[util]") {
   TempDir dir;
   test::make_busybox_rootfs(dir.path());
   CHECK(fs::exists(dir / "bin/sh"));

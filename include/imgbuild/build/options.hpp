@@ -44,6 +44,8 @@ struct BuildOptions {
   std::optional<std::filesystem::path> vulns;        // --vulns FILE
   std::optional<std::string> runtime;                // --runtime runc|crun
   std::optional<std::string> network;                // --network host|none (default for run steps)
+  std::vector<std::string> insecure_registries;      // --insecure-registry HOST[:PORT]
+  std::map<std::string, std::filesystem::path> registry_ca_files;  // --registry-ca HOST=FILE
   int jobs = 0;                                      // --jobs N; 0: number of cores
   bool verbose = false;                              // --verbose
 };
