@@ -21,6 +21,8 @@ struct Verb {
 
 Verb add_build_verb(CLI::App& app);
 Verb add_check_verb(CLI::App& app);
+Verb add_prune_verb(CLI::App& app);
+Verb add_diff_verb(CLI::App& app);
 
 // Adds every verb to `app`; the first is the default verb, run when the
 // command line starts with something other than a verb name.

@@ -75,7 +75,11 @@ std::string summarize_env(const std::vector<EnvVar>& env) {
 std::string summarize_run(const RunStep& run) {
   std::string text = "run ";
   if (run.shell_form && !run.argv.empty()) {
-    text += run.argv.back();
+    // A multi-line script shows its first line, so the summary stays one line.
+    const std::string& script = run.argv.back();
+    std::size_t newline = script.find('\n');
+    text += script.substr(0, newline);
+    if (newline != std::string::npos && !trim(std::string_view(script).substr(newline)).empty()) text += " ...";
   } else {
     std::vector<std::string> quoted;
     for (const std::string& arg : run.argv) quoted.push_back("\"" + arg + "\"");
