@@ -151,7 +151,7 @@ ExitCode run(const BuildOptions& options) {
   log::set_verbose(options.verbose);
   recipe::Recipe recipe = recipe::load_recipe(options.recipe);
   std::filesystem::path store_dir = options.store ? *options.store : default_store_dir();
-  Session session{options, std::move(recipe), store::Store::open(store_dir), ProgressView(options.progress)};
+  Session session(options, std::move(recipe), store::Store::open(store_dir));
   const recipe::Stage& target = session.recipe.target_stage(options.target);
   configure(session, target);
 

@@ -161,10 +161,12 @@ std::string write_output(Session& session, const image::Image& image, const std:
                          const std::vector<std::string>& references) {
   image::OutputSpec spec = image::parse_output(text);
   std::filesystem::path path = spec.path.is_relative() ? std::filesystem::current_path() / spec.path : spec.path;
+  if (spec.kind != image::OutputKind::registry && path.has_parent_path())
+    std::filesystem::create_directories(path.parent_path());
   // skopeo and podman do not read Docker manifests from an OCI layout, so
   // layouts always get the OCI form, which has no healthcheck field.
   bool layout = spec.kind == image::OutputKind::oci_layout || spec.kind == image::OutputKind::oci_archive;
-  if (layout && session.format == image::Format::docker)
+  if (layout && session.format == image::Format::docker && image::get_healthcheck(image.config))
     log::warn(cat("writing ", text, " in the OCI format, which drops the healthcheck; a docker-archive or "
                   "docker:// output keeps it"));
   switch (spec.kind) {
@@ -238,7 +240,10 @@ ExitCode finish_build(Session& session, const recipe::Stage& target, StageResult
 
   report::write_record(session.store, snapshot);
   std::string text = report::render_text(report);
-  log::raw(text.empty() || text.back() == '\n' ? text : text + "\n");
+  if (session.progress.mode() == Progress::json)
+    log::event({{"event", "report"}, {"report", report::report_to_json(report)}}, {});
+  else
+    log::raw(text.empty() || text.back() == '\n' ? text : text + "\n");
   for (const auto& where : written) session.progress.message(cat("wrote ", where));
   std::optional<std::filesystem::path> report_file = session.options.report ? session.options.report : session.recipe.report.file;
   if (report_file) {

@@ -45,11 +45,13 @@ std::string first_difference(const std::string& what, const nlohmann::json& befo
 
 std::string explain_difference(const nlohmann::json& previous, const nlohmann::json& current) {
   if (previous.value("version", "") != current.value("version", "")) return "the cache format changed";
-  if (previous["definition"] != current["definition"])
-    return first_difference("step definition", previous["definition"], current["definition"]);
-  if (previous["inputs"] != current["inputs"]) return "copied files changed";
+  // Build args and the environment also show inside a run step's
+  // definition, so they are named first: they are the cause.
   if (previous["args"] != current["args"]) return first_difference("build arg", previous["args"], current["args"]);
   if (previous["env"] != current["env"]) return "environment changed";
+  if (previous["inputs"] != current["inputs"]) return "copied files changed";
+  if (previous["definition"] != current["definition"])
+    return first_difference("step definition", previous["definition"], current["definition"]);
   if (previous["platform"] != current["platform"]) return "platform changed";
   if (previous["compression"] != current["compression"]) return "layer compression changed";
   if (previous["extra"] != current["extra"]) return first_difference("step setting", previous["extra"], current["extra"]);

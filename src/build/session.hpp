@@ -43,6 +43,9 @@ struct StageResult {
 };
 
 struct Session {
+  Session(const BuildOptions& build_options, recipe::Recipe loaded, store::Store opened)
+      : options(build_options), recipe(std::move(loaded)), store(std::move(opened)), progress(build_options.progress) {}
+
   const BuildOptions& options;
   recipe::Recipe recipe;
   store::Store store;

@@ -8,6 +8,7 @@
 #include "imgbuild/image/config.hpp"
 #include "imgbuild/image/manifest.hpp"
 #include "imgbuild/layer/unpack.hpp"
+#include "imgbuild/layer/writer.hpp"
 #include "imgbuild/registry/lock.hpp"
 #include "imgbuild/util/digest.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -120,6 +121,11 @@ StageResult start_from_base(Session& session, const recipe::Stage& stage, const 
   } else {
     resolved = base::resolve_base(spec, context);
   }
+
+  // Pulled layers arrive as blobs; recording each one (which checks its
+  // diff_id against the config) lets the unpacker find it by diff_id.
+  for (const auto& layer : resolved.image.layers)
+    if (!session.store.find_layer(layer.diff_id)) layer::import_layer_blob(session.store, layer.blob.digest, layer.diff_id);
 
   StageResult state;
   state.image = std::move(resolved.image);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // docker-archive files: the tar that `docker save` and `podman save` write
 // and `docker load` and `podman load` read.
+#include <archive.h>
+#include <archive_entry.h>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "image/blob_io.hpp"
@@ -100,6 +103,43 @@ const json& select_image(const json& manifest, const std::string& name, const Fi
 
 }  // namespace
 
+namespace {
+
+// True when `file` is already the archive these entries would make: the
+// same entry names in the same order, the same blob sizes and the same
+// manifest.json and repositories bytes. Blob names are digests, so this
+// lets a fully cached build skip rewriting a large archive. Only headers and
+// the two small documents are read; libarchive seeks over blob contents.
+bool archive_matches(const fs::path& file, const std::vector<std::pair<std::string, std::int64_t>>& blobs,
+                     const std::map<std::string, std::string>& documents) {
+  std::error_code error;
+  if (!fs::is_regular_file(file, error)) return false;
+  std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(), archive_read_free);
+  archive_read_support_format_tar(reader.get());
+  if (archive_read_open_filename(reader.get(), file.c_str(), 1 << 16) != ARCHIVE_OK) return false;
+  std::size_t next_blob = 0;
+  std::size_t documents_seen = 0;
+  archive_entry* entry = nullptr;
+  while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(entry);
+    if (name == "blobs/" || name == "blobs/sha256/") continue;
+    if (auto it = documents.find(name); it != documents.end()) {
+      std::string content(static_cast<std::size_t>(archive_entry_size(entry)), '\0');
+      if (archive_read_data(reader.get(), content.data(), content.size()) != static_cast<la_ssize_t>(content.size()) ||
+          content != it->second)
+        return false;
+      ++documents_seen;
+      continue;
+    }
+    if (next_blob >= blobs.size() || blobs[next_blob].first != name || blobs[next_blob].second != archive_entry_size(entry))
+      return false;
+    ++next_blob;
+  }
+  return next_blob == blobs.size() && documents_seen == documents.size();
+}
+
+}  // namespace
+
 SerializedManifest write_docker_archive(const store::Store& store, const Image& image, const fs::path& file,
                                         const std::vector<std::string>& repo_tags) {
   return with_context(cat("writing docker-archive ", quote(file.string())), [&] {
@@ -126,6 +166,16 @@ SerializedManifest write_docker_archive(const store::Store& store, const Image& 
     std::set<std::string> names = {written.config.digest.hex};
     for (const auto& [hex, layer] : layer_blobs) names.insert(hex);
 
+    std::string manifest_bytes = canonical_json(json::array({entry}));
+    std::string repositories_bytes = canonical_json(repositories);
+    std::vector<std::pair<std::string, std::int64_t>> expected;
+    for (const std::string& hex : names)
+      expected.emplace_back(cat("blobs/sha256/", hex), hex == written.config.digest.hex
+                                                           ? static_cast<std::int64_t>(written.config_bytes.size())
+                                                           : layer_blobs.at(hex)->size);
+    if (archive_matches(file, expected, {{"manifest.json", manifest_bytes}, {"repositories", repositories_bytes}}))
+      return written;
+
     detail::PendingFile output(file);
     detail::TarWriter tar(output.temp());
     tar.add_directory("blobs/");
@@ -137,8 +187,8 @@ SerializedManifest write_docker_archive(const store::Store& store, const Image& 
       else
         tar.add_blob(name, store, layer_blobs.at(hex)->digest, layer_blobs.at(hex)->size);
     }
-    tar.add_bytes("manifest.json", canonical_json(json::array({entry})));
-    tar.add_bytes("repositories", canonical_json(repositories));
+    tar.add_bytes("manifest.json", manifest_bytes);
+    tar.add_bytes("repositories", repositories_bytes);
     tar.finish();
     output.commit();
     return written;

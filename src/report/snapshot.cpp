@@ -4,6 +4,8 @@
 #include <set>
 
 #include "imgbuild/store/store.hpp"
+#include "imgbuild/util/digest.hpp"
+#include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
 #include "report/json_forms.hpp"
@@ -250,14 +252,87 @@ void read_config(const json& config, Snapshot& snapshot) {
 
 }  // namespace
 
-Snapshot snapshot_of_layers(const image::Image& image, std::span<const fs::path> blobs) {
-  if (blobs.size() != image.layers.size())
-    fail("image ", quote(image.name), " has ", image.layers.size(), " layers but ", blobs.size(),
-         " blobs were given");
+namespace {
 
-  Filesystem filesystem = read_layers(blobs);
+// The catalogue depends only on the layers' tar contents, so it is cached
+// in the store under the chain of diff_ids: a fully cached rebuild then
+// reads a small JSON file instead of decompressing every layer again.
+constexpr const char* catalog_version = "imgbuild-catalog-1";
+
+fs::path catalog_path(const image::Image& image, const store::Store& store) {
+  std::string chain = catalog_version;
+  for (const image::Layer& layer : image.layers) chain += "\n" + layer.diff_id.str();
+  return store.root() / "catalog" / (sha256_of(chain).hex + ".json");
+}
+
+const char* kind_name(FileKind kind) {
+  switch (kind) {
+    case FileKind::regular: return "f";
+    case FileKind::directory: return "d";
+    case FileKind::symlink: return "l";
+    case FileKind::hardlink: return "h";
+    case FileKind::other: return "o";
+  }
+  return "o";
+}
+
+FileKind parse_kind(const std::string& text) {
+  if (text == "f") return FileKind::regular;
+  if (text == "d") return FileKind::directory;
+  if (text == "l") return FileKind::symlink;
+  if (text == "h") return FileKind::hardlink;
+  return FileKind::other;
+}
+
+json filesystem_json(const Filesystem& filesystem) {
+  json files = json::object();
+  for (const auto& [path, record] : filesystem.files) files[path] = {kind_name(record.kind), record.size, record.layer};
+  json overwrites = json::array();
+  for (const Overwrite& overwrite : filesystem.overwrites)
+    overwrites.push_back({{"path", overwrite.path}, {"layers", overwrite.layers}, {"wasted", overwrite.wasted}});
+  json packages = json::array();
+  for (const Package& package : filesystem.packages) packages.push_back(detail::package_json(package));
+  return {{"version", catalog_version},
+          {"files", files},
+          {"overwrites", overwrites},
+          {"packages", packages},
+          {"os", {filesystem.os.id, filesystem.os.version_id, filesystem.os.codename}},
+          {"layer_tar_sizes", filesystem.layer_tar_sizes}};
+}
+
+Filesystem filesystem_from_json(const json& value) {
+  Filesystem filesystem;
+  for (const auto& [path, record] : value.at("files").items())
+    filesystem.files[path] = {parse_kind(record.at(0).get<std::string>()), record.at(1).get<std::uint64_t>(),
+                              record.at(2).get<int>()};
+  for (const auto& overwrite : value.at("overwrites"))
+    filesystem.overwrites.push_back({overwrite.at("path").get<std::string>(),
+                                     overwrite.at("layers").get<std::vector<int>>(),
+                                     overwrite.at("wasted").get<std::uint64_t>()});
+  for (const auto& package : value.at("packages")) filesystem.packages.push_back(read_package(package));
+  const json& os = value.at("os");
+  filesystem.os = {os.at(0).get<std::string>(), os.at(1).get<std::string>(), os.at(2).get<std::string>()};
+  filesystem.layer_tar_sizes = value.at("layer_tar_sizes").get<std::vector<std::uint64_t>>();
+  return filesystem;
+}
+
+// Returns the cached catalogue, or nothing when it is missing or unreadable
+// (then it is simply rebuilt).
+std::optional<Filesystem> load_catalog(const fs::path& path) {
+  std::error_code error;
+  if (!fs::exists(path, error)) return std::nullopt;
+  try {
+    json value = json::parse(read_file(path));
+    if (value.value("version", "") != catalog_version) return std::nullopt;
+    return filesystem_from_json(value);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+Snapshot snapshot_of_filesystem(const image::Image& image, Filesystem filesystem,
+                                const std::function<std::uint64_t(std::size_t)>& blob_size) {
   std::vector<std::string> steps = step_labels(image.config, image.layers.size());
-
   Snapshot snapshot;
   snapshot.name = image.name;
   snapshot.manifest_digest = image.manifest_digest;
@@ -265,7 +340,7 @@ Snapshot snapshot_of_layers(const image::Image& image, std::span<const fs::path>
     const image::Layer& layer = image.layers[i];
     LayerSummary summary{layer.blob.digest, layer.diff_id, static_cast<std::uint64_t>(layer.blob.size),
                          layer.uncompressed_size, steps[i]};
-    if (summary.compressed_size == 0) summary.compressed_size = fs::file_size(blobs[i]);
+    if (summary.compressed_size == 0) summary.compressed_size = blob_size(i);
     if (summary.uncompressed_size == 0) summary.uncompressed_size = filesystem.layer_tar_sizes[i];
     snapshot.layers.push_back(std::move(summary));
   }
@@ -278,10 +353,26 @@ Snapshot snapshot_of_layers(const image::Image& image, std::span<const fs::path>
   return snapshot;
 }
 
+}  // namespace
+
+Snapshot snapshot_of_layers(const image::Image& image, std::span<const fs::path> blobs) {
+  if (blobs.size() != image.layers.size())
+    fail("image ", quote(image.name), " has ", image.layers.size(), " layers but ", blobs.size(),
+         " blobs were given");
+  return snapshot_of_filesystem(image, read_layers(blobs), [&](std::size_t i) { return fs::file_size(blobs[i]); });
+}
+
 Snapshot snapshot_of_image(const image::Image& image, const store::Store& store) {
   std::vector<fs::path> blobs;
   for (const image::Layer& layer : image.layers) blobs.push_back(store.blob_path(layer.blob.digest));
-  return snapshot_of_layers(image, blobs);
+  fs::path cache = catalog_path(image, store);
+  std::optional<Filesystem> filesystem = load_catalog(cache);
+  if (!filesystem) {
+    filesystem = read_layers(blobs);
+    fs::create_directories(cache.parent_path());
+    write_file_atomic(cache, filesystem_json(*filesystem).dump());
+  }
+  return snapshot_of_filesystem(image, std::move(*filesystem), [&](std::size_t i) { return fs::file_size(blobs[i]); });
 }
 
 }  // namespace imgbuild::report

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <chrono>
 #include "imgbuild/store/store.hpp"
 
 #include <atomic>
@@ -43,13 +44,21 @@ bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 // Temporary names start with the creating PID, so entries of processes that
 // are gone are safe to remove even while other builds share the store.
-bool is_stale_temp(const std::string& name) {
+// Other modules' temporary directories (run-step scratch dirs, Debian base
+// builds) carry no PID: another running build may own them, so they count
+// as stale only after a day without change.
+bool is_stale_temp(const fs::path& path, const std::string& name) {
   std::string digits;
   for (char c : name) {
     if (c < '0' || c > '9') break;
     digits += c;
   }
-  if (digits.empty() || digits.size() > 9) return true;
+  if (digits.empty() || digits.size() > 9) {
+    std::error_code error;
+    auto modified = fs::last_write_time(path, error);
+    if (error) return false;
+    return fs::file_time_type::clock::now() - modified > std::chrono::hours(24);
+  }
   return !process_alive(static_cast<pid_t>(std::stol(digits)));
 }
 
@@ -58,7 +67,7 @@ void remove_stale_temps(const fs::path& directory, std::string_view prefix) {
   for (const auto& item : fs::directory_iterator(directory, error)) {
     std::string name = item.path().filename().string();
     if (!starts_with(name, prefix)) continue;
-    if (!is_stale_temp(name.substr(prefix.size()))) continue;
+    if (!is_stale_temp(item.path(), name.substr(prefix.size()))) continue;
     log::debug(cat("store: removing stale temporary ", item.path()));
     remove_tree(item.path());
   }

@@ -51,7 +51,8 @@ run = "apt-get update -q && apt-get install -y -q --no-install-recommends hello 
     INFO(name);
     CHECK(name != "var/log/dpkg.log");
     CHECK(name != "var/log/alternatives.log");
-    CHECK(name.rfind("var/log/apt/", 0) == std::string::npos);
+    // The directory itself is copied up when apt writes into it; its files are left out.
+    if (name != "var/log/apt/") CHECK(name.rfind("var/log/apt/", 0) == std::string::npos);
     CHECK(name != "var/cache/ldconfig/aux-cache");
     CHECK(name.find("pkgcache.bin") == std::string::npos);
     CHECK_FALSE(name.ends_with(".deb"));

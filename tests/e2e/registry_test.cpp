@@ -67,7 +67,7 @@ std::string digest_of(const std::filesystem::path& dir) {
 
 }  // namespace
 
-TEST_CASE("e2e: push, pull back and build on it", "[e2e]") {
+TEST_CASE("e2e: push then build on the pushed image", "[e2e]") {
   TempDir dir("e2e-push-");
   TestRegistry registry(dir / "registry");
   make_busybox_rootfs(dir / "context/rootfs");
