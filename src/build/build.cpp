@@ -63,7 +63,8 @@ image::Format resolve_format(Session& session, const recipe::Stage& target) {
   if (!chosen) {
     if (!healthcheck) return image::Format::oci;
     log::warn(cat("stage ", quote(target.name), " declares a healthcheck, which only the Docker image format "
-                  "carries; writing Docker media types (set [build] format or --format to choose)"));
+                  "carries: docker-archive and docker:// outputs get Docker media types, OCI layouts and "
+                  "archives drop the healthcheck (set [build] format or --format to choose)"));
     return image::Format::docker;
   }
   return *chosen == recipe::ImageFormat::docker ? image::Format::docker : image::Format::oci;

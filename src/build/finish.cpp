@@ -110,9 +110,13 @@ std::optional<report::Snapshot> previous_snapshot(Session& session, const recipe
 void write_sboms(Session& session, const report::Snapshot& snapshot) {
   const auto& section = session.recipe.report;
   if (section.sbom.empty()) return;
-  std::filesystem::path dir = section.sbom_dir ? *section.sbom_dir
-                              : section.file   ? section.file->parent_path()
-                                               : session.recipe.directory;
+  // --report on the command line moves the SBOMs beside it too, so a build
+  // aimed elsewhere does not overwrite the recipe's files.
+  std::filesystem::path dir = session.options.report ? session.options.report->parent_path()
+                              : section.sbom_dir     ? *section.sbom_dir
+                              : section.file         ? section.file->parent_path()
+                                                     : session.recipe.directory;
+  if (dir.empty()) dir = ".";
   std::filesystem::create_directories(dir);
   report::SbomOptions options{IMGBUILD_VERSION, session.epoch};
   for (auto format : section.sbom) {

@@ -2,6 +2,7 @@
 #include "build/stage.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 #include "build/steps.hpp"
 #include "imgbuild/base/base.hpp"
@@ -20,6 +21,12 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string seconds_text(double seconds) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2fs", seconds);
+  return buffer;
 }
 
 base::BaseSpec to_base_spec(const recipe::Base& base, const std::string& text) {
@@ -202,8 +209,9 @@ StageResult start_stage(Session& session, const recipe::Stage& stage) {
                           ? start_from_stage(session, stage.base.stage)
                           : start_from_base(session, stage, spec, description);
   if (stage.base.kind != recipe::Base::Kind::stage)
-    session.progress.message(cat("[", stage.name, "] base ", description, " ",
-                                 state.image.layers.size(), " layers, ", seconds_since(stage_start), "s"));
+    session.progress.message(cat("[", stage.name, "] base ", description, ": ", state.image.layers.size(),
+                                 state.image.layers.size() == 1 ? " layer" : " layers", " in ",
+                                 seconds_text(seconds_since(stage_start))));
   image::set_created(state.image.config, session.epoch);
   return state;
 }

@@ -306,8 +306,8 @@ StepOutcome apply_run_step(Session& session, const StepPlace& place, StageResult
     request.store_dir = session.store.root();
     for (const auto& secret : run.secrets) {
       if (!session.secrets || !session.secrets->contains(secret.value))
-        fail("secret ", quote(secret.value), " is not declared: add it to [secrets] or pass --secret id=",
-             secret.value, ",src=FILE");
+        fail_with(ExitCode::usage, "secret ", quote(secret.value), " has no value: pass --secret id=", secret.value,
+                  ",src=FILE or --secret id=", secret.value, ",env=VAR, or give it a file or env in [secrets]");
       request.secrets.push_back({secret.value, session.secrets->path(secret.value), "", 0, 0, 0400});
     }
     for (const auto& cache : run.cache)
