@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# podman gets its own configuration and storage; the host's is never touched.
+# podman gets its own configuration and storage, so the host's stay untouched.
 cat >"$sandbox/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]

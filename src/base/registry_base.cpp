@@ -38,7 +38,9 @@ RegistryBaseResult pull_registry_base(const RegistryBase& base, BaseContext& con
   std::string prefix = cat("base ", reference.str(), ": ");
   emit_progress(context, prefix + "pulling " + pinned.manifest_reference());
   auto on_blob = [&](const registry::TransferProgress& progress) {
-    if (progress.done) emit_progress(context, cat(prefix, "blob ", progress.digest.str(), " ", human_bytes(progress.total)));
+    if (progress.done)
+      emit_progress(context, cat(prefix, "blob ", progress.digest.str(), " ", human_bytes(progress.total), " at ",
+                                 human_bytes(static_cast<std::uint64_t>(progress.bytes_per_second)), "/s"));
   };
   RegistryBaseResult result;
   result.image = client->pull_image(pinned, context.platform, context.store, on_blob);

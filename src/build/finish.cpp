@@ -154,7 +154,13 @@ void push_image(Session& session, const image::Image& image, const std::string& 
   request.config = manifest.config;
   request.layers = manifest.layers;
   std::lock_guard lock(session.registry_mutex);
-  registry::PushResult result = session.registry_client().push(session.store, request);
+  auto on_blob = [&session, &reference_text](const registry::TransferProgress& progress) {
+    if (!progress.done) return;
+    session.progress.message(cat("push ", reference_text, ": blob ", progress.digest.str().substr(0, 19), " ",
+                                 human_bytes(progress.total), " at ",
+                                 human_bytes(static_cast<std::uint64_t>(progress.bytes_per_second)), "/s"));
+  };
+  registry::PushResult result = session.registry_client().push(session.store, request, on_blob);
   if (result.manifest_digest != manifest.manifest.digest)
     fail("registry returned digest ", result.manifest_digest.str(), " for ", reference_text, ", expected ",
          manifest.manifest.digest.str());

@@ -2,6 +2,7 @@
 #include "imgbuild/util/cleanup.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <map>
 #include <mutex>
@@ -94,6 +95,14 @@ void install_signal_handler() {
     int signal = 0;
     sigwait(&set, &signal);
     signalled = true;
+    // Running steps poll `interrupted()` about every 100 ms and then stop
+    // and clean up through their own destructors; give them that chance
+    // first, so no runtime call of theirs recreates what a pass removed.
+    // Then two passes undo what is left, the second catching anything a
+    // thread registered during the first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    run_all();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     run_all();
     _exit(128 + signal);
   }).detach();

@@ -226,9 +226,11 @@ run = "echo started; sleep 47"
   INFO(read_file(project.dir / "build.log"));
   REQUIRE(started);
   ::kill(build.pid(), SIGINT);
-  build.stop();
+  CHECK(build.wait_exit(30) == 130);
   CHECK(mounts_under(project.dir.path()).empty());
-  CHECK(list_tree(project.dir / "tmp").empty());
+  auto left = list_tree(project.dir / "tmp");
+  INFO(join(left, "\n"));
+  CHECK(left.empty());
   auto runc = run_process({"sh", "-c", "ps -eo args | grep -c '[s]leep 47' || true"});
   CHECK(trim(runc.out) == "0");
 }

@@ -157,6 +157,19 @@ void BackgroundProcess::stop() {
   pid_ = -1;
 }
 
+int BackgroundProcess::wait_exit(double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
 ProcessResult run_imgbuild(const std::vector<std::string>& args, const ProcessOptions& options) {
   std::vector<std::string> argv = {imgbuild_binary().string()};
   argv.insert(argv.end(), args.begin(), args.end());

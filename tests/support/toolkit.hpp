@@ -50,6 +50,9 @@ class BackgroundProcess {
   int pid() const { return pid_; }
   const fs::path& log_file() const { return log_file_; }
   void stop();
+  // Waits up to `seconds` for the process to exit by itself; returns its
+  // exit code (128 + N for signal N), or -1 when it is still running.
+  int wait_exit(double seconds);
 
  private:
   int pid_ = -1;
