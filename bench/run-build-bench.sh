@@ -13,7 +13,7 @@
 # Usage: bench/run-build-bench.sh [--short]
 #   --short   one repetition and no Docker column, for CI
 # Environment:
-#   IMGBUILD   imgbuild binary (default: build-main/imgbuild in the tree)
+#   IMGBUILD   imgbuild binary (default: build/imgbuild in the tree, as scripts/build.sh makes it)
 #   BENCH_DIR  work directory, kept between runs so the Debian bases stay
 #              cached (default: /var/tmp/imgbuild-build-bench)
 #   REPEAT     repetitions of the cold, cached and one-file-change builds
@@ -26,7 +26,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-imgbuild="${IMGBUILD:-$root/build-main/imgbuild}"
+imgbuild="${IMGBUILD:-$root/build/imgbuild}"
 bench_dir="${BENCH_DIR:-/var/tmp/imgbuild-build-bench}"
 short=0
 repeat="${REPEAT:-3}"
