@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <iostream>
 
 #include "imgbuild/recipe/diagnostics.hpp"
@@ -70,7 +71,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "imgbuild: error: %s\n", error.what());
     return static_cast<int>(error.code());
   } catch (const Error& error) {
-    std::fprintf(stderr, "imgbuild: error: %s\n", error.what());
+    // With --progress json the failure is one more event, so CI parsers
+    // see it in the same stream as the steps.
+    if (log::format() == log::Format::json)
+      log::event({{"event", "error"}, {"message", error.what()}, {"exit_code", static_cast<int>(error.code())}}, {});
+    else
+      std::fprintf(stderr, "imgbuild: error: %s\n", error.what());
     return static_cast<int>(error.code());
   } catch (const std::exception& error) {
     std::fprintf(stderr, "imgbuild: error: unexpected failure: %s\n", error.what());
