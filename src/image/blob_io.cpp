@@ -169,7 +169,7 @@ bool same_digest_file(const fs::path& path, const Digest& digest) {
 void export_blob(const store::Store& store, const Descriptor& descriptor, const fs::path& blobs_dir) {
   fs::path target = blobs_dir / descriptor.digest.hex;
   fs::path source = store.blob_path(descriptor.digest);
-  // A hardlink to the store's blob holds the verified content already.
+  // A hardlink to the store's blob already contains the verified content.
   struct stat in_store{}, exported{};
   if (::stat(source.c_str(), &in_store) == 0 && ::stat(target.c_str(), &exported) == 0 &&
       in_store.st_dev == exported.st_dev && in_store.st_ino == exported.st_ino)

@@ -95,11 +95,10 @@ void install_signal_handler() {
     int signal = 0;
     sigwait(&set, &signal);
     signalled = true;
-    // Running steps poll `interrupted()` about every 100 ms and then stop
-    // and clean up through their own destructors; give them that chance
-    // first, so no runtime call of theirs recreates what a pass removed.
-    // Then two passes undo what is left, the second catching anything a
-    // thread registered during the first.
+    // Running steps poll `interrupted()` about every 100 ms and then clean up
+    // through their own destructors. Waiting for that first keeps a late
+    // runtime call of theirs from recreating what a pass removed. The second
+    // pass catches anything a thread registered during the first.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     run_all();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

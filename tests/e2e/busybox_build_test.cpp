@@ -167,8 +167,8 @@ TEST_CASE("e2e: changed build arg reruns its steps only", "[e2e]") {
   auto changed = project.build({"--build-arg", "GREETING=bye", "--explain"});
   INFO(output_of(changed));
   REQUIRE(changed.exit_code == 0);
-  // builder step 3 sees the arg; the runtime stage's copy reads a changed
-  // file, and the steps after it chain from the copy.
+  // Builder step 3 reads the arg. The runtime stage's copy then reads a
+  // changed file, and the steps after it chain from the copy.
   CHECK(changed.err.find("[builder 1/3]") != std::string::npos);
   CHECK(changed.err.find("build arg 'GREETING' changed ('hello' -> 'bye')") != std::string::npos);
   auto counts = count_steps(changed.err);

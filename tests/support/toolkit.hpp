@@ -50,7 +50,7 @@ class BackgroundProcess {
   int pid() const { return pid_; }
   const fs::path& log_file() const { return log_file_; }
   void stop();
-  // Waits up to `seconds` for the process to exit by itself; returns its
+  // Waits up to `seconds` for the process to exit by itself. Returns its
   // exit code (128 + N for signal N), or -1 when it is still running.
   int wait_exit(double seconds);
 
