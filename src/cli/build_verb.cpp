@@ -6,6 +6,7 @@
 
 #include "imgbuild/build/build.hpp"
 #include "imgbuild/cli/cli.hpp"
+#include "imgbuild/exec/user_namespace.hpp"
 #include "imgbuild/recipe/values.hpp"
 #include "imgbuild/util/log.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -164,8 +165,10 @@ Verb add_build_verb(CLI::App& app) {
   return Verb{command, [flags] {
                 finish(*flags);
                 apply_logging(flags->options);
+                exec::warn_if_ids_limited();
                 return static_cast<int>(build::run(flags->options));
-              }};
+              },
+              true};
 }
 
 build::BuildOptions parse_build_options(const std::vector<std::string>& args) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <iostream>
 
+#include "imgbuild/exec/user_namespace.hpp"
 #include "imgbuild/recipe/diagnostics.hpp"
 #include "imgbuild/util/cleanup.hpp"
 #include "imgbuild/util/log.hpp"
@@ -37,17 +38,15 @@ int print_error(const std::string& message) {
   return static_cast<int>(ExitCode::usage);
 }
 
-int run_chosen(const std::vector<Verb>& verbs) {
+const Verb* chosen_verb(const std::vector<Verb>& verbs) {
   for (const Verb& verb : verbs)
-    if (verb.command->parsed()) return verb.run();
-  return print_error("missing verb or recipe; run 'imgbuild --help' for usage");
+    if (verb.command->parsed()) return &verb;
+  return nullptr;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  cleanup::install_signal_handler();
-
   CLI::App app("imgbuild: builds container images from a TOML recipe", "imgbuild");
   app.set_version_flag("--version", "imgbuild " IMGBUILD_VERSION);
   app.require_subcommand(0, 1);
@@ -64,8 +63,14 @@ int main(int argc, char** argv) {
     return print_error(std::string(error.what()) + "; run 'imgbuild --help' for usage");
   }
 
+  const Verb* verb = chosen_verb(verbs);
+  if (!verb) return print_error("missing verb or recipe; run 'imgbuild --help' for usage");
   try {
-    return run_chosen(verbs);
+    // Before the signal thread starts: entering a namespace forks.
+    if (verb->needs_root)
+      if (auto code = exec::rerun_in_user_namespace(argv)) return *code;
+    cleanup::install_signal_handler();
+    return verb->run();
   } catch (const recipe::RecipeError& error) {
     std::fputs(error.formatted().c_str(), stderr);
     std::fprintf(stderr, "imgbuild: error: %s\n", error.what());

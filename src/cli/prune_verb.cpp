@@ -66,7 +66,7 @@ Verb add_prune_verb(CLI::App& app) {
                       "seconds to wait for running builds to release the store (default: 0, fail at once)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("SECONDS");
-  return Verb{command, [flags] { return run_prune(*flags); }};
+  return Verb{command, [flags] { return run_prune(*flags); }, true};
 }
 
 }  // namespace imgbuild::cli

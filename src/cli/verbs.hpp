@@ -17,6 +17,9 @@ struct Verb {
   CLI::App* command = nullptr;
   // Runs the verb after parsing; returns the exit code or throws Error.
   std::function<int()> run;
+  // Mounts, runs steps or owns files of other users: without root it runs
+  // in a user namespace (exec::rerun_in_user_namespace).
+  bool needs_root = false;
 };
 
 Verb add_build_verb(CLI::App& app);

@@ -33,6 +33,13 @@ std::string read_if_exists(const std::filesystem::path& path) {
   return std::filesystem::exists(path, error) ? read_file(path) : std::string();
 }
 
+std::string missing_ranges(const std::string& name, const std::filesystem::path& file,
+                           const std::filesystem::path& subuid, const std::filesystem::path& subgid) {
+  return cat(file.string(), " has no range for user ", quote(name), ": add the line '", name, ":100000:65536' to ",
+             subuid.string(), " and ", subgid.string(), " (as root: usermod --add-subuids 100000-165535 ",
+             "--add-subgids 100000-165535 ", name, ")");
+}
+
 }  // namespace
 
 std::optional<SubordinateRange> find_subordinate_range(std::string_view content, std::string_view user,
@@ -48,24 +55,26 @@ std::optional<SubordinateRange> find_subordinate_range(std::string_view content,
 }
 
 RootlessIds rootless_id_mappings(const std::filesystem::path& subuid, const std::filesystem::path& subgid) {
-  uid_t uid = ::geteuid();
-  gid_t gid = ::getegid();
+  auto uid = static_cast<std::uint32_t>(::geteuid());
+  auto gid = static_cast<std::uint32_t>(::getegid());
   std::string name = user_name(uid);
 
+  RootlessIds ids;
+  ids.uid_mappings = {{0, uid, 1}};
+  ids.gid_mappings = {{0, gid, 1}};
   auto uid_range = find_subordinate_range(read_if_exists(subuid), name, uid);
   auto gid_range = find_subordinate_range(read_if_exists(subgid), name, uid);
-  if (!uid_range || !gid_range) {
-    fail("running steps without root needs subordinate ids for user ", quote(name), ", but ",
-         !uid_range ? subuid.string() : subgid.string(), " has no range for it: add the line '", name,
-         ":100000:65536' to ", subuid.string(), " and ", subgid.string(),
-         " (as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ", name, ")");
+  if (!uid_range) {
+    ids.limitation = missing_ranges(name, subuid, subuid, subgid);
+  } else if (!gid_range) {
+    ids.limitation = missing_ranges(name, subgid, subuid, subgid);
+  } else if (!find_program("newuidmap") || !find_program("newgidmap")) {
+    ids.limitation = "newuidmap and newgidmap are missing: install the uidmap package";
+  } else {
+    ids.uid_mappings.push_back({1, uid_range->start, uid_range->count});
+    ids.gid_mappings.push_back({1, gid_range->start, gid_range->count});
+    ids.subordinate = true;
   }
-  if (!find_program("newuidmap") || !find_program("newgidmap"))
-    fail("running steps without root needs newuidmap and newgidmap: install the uidmap package");
-
-  RootlessIds ids;
-  ids.uid_mappings = {{0, static_cast<std::uint32_t>(uid), 1}, {1, uid_range->start, uid_range->count}};
-  ids.gid_mappings = {{0, static_cast<std::uint32_t>(gid), 1}, {1, gid_range->start, gid_range->count}};
   return ids;
 }
 

@@ -11,7 +11,6 @@
 #include "exec/bundle.hpp"
 #include "exec/container.hpp"
 #include "exec/overlay.hpp"
-#include "exec/rootless.hpp"
 #include "exec/spec.hpp"
 #include "imgbuild/context/rootfs_view.hpp"
 #include "imgbuild/context/users.hpp"
@@ -20,6 +19,7 @@
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "imgbuild/util/userns.hpp"
 
 namespace imgbuild::exec {
 namespace {
@@ -120,16 +120,10 @@ ResolvedUser resolve_user(const RunRequest& request) {
 StepResult run_step(const RunRequest& request) {
   auto started = std::chrono::steady_clock::now();
   validate(request);
-  bool rootless = ::geteuid() != 0;
-  RootlessIds rootless_ids;
-  if (rootless) {
-    rootless_ids = rootless_id_mappings();
-    // TODO: mount the overlay (with userxattr) and start the runtime inside a
-    // user namespace set up with newuidmap and newgidmap. The spec side
-    // (make_runtime_spec with id mappings) is done. Until then, stop here
-    // rather than fail at mount(2) with EPERM.
-    fail("running steps without root is not supported yet: run imgbuild as root");
-  }
+  if (::geteuid() != 0)
+    fail("running a step needs root, in the host's or a user namespace: the imgbuild command enters a user "
+         "namespace by itself when started without root");
+  bool rootless = in_user_namespace();
 
   RuntimeInfo runtime = probe_runtime(request.runtime, request.store_dir);
   auto [upper, work] = upper_and_work(request);
@@ -148,8 +142,7 @@ StepResult run_step(const RunRequest& request) {
 
   SpecInput input = make_spec_input(request, runtime, user, std::move(binds));
   input.root_path = rootfs.string();
-  input.uid_mappings = rootless_ids.uid_mappings;
-  input.gid_mappings = rootless_ids.gid_mappings;
+  input.in_user_namespace = rootless;
   write_file_atomic(bundle / "config.json", make_runtime_spec(input).dump(2) + "\n");
 
   fs::path state_dir = request.runtime_state_dir.empty() ? temp / "state" : request.runtime_state_dir;

@@ -16,6 +16,7 @@
 #include "imgbuild/util/log.hpp"
 #include "imgbuild/util/process.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "imgbuild/util/userns.hpp"
 
 namespace imgbuild::exec {
 namespace {
@@ -68,10 +69,7 @@ SpecInput trial_spec(const fs::path& rootfs) {
     else if (fs::is_directory(status))
       input.binds.push_back({host, std::string("/") + name, true});
   }
-  if (::geteuid() != 0) {
-    input.uid_mappings = {{0, static_cast<std::uint32_t>(::geteuid()), 1}};
-    input.gid_mappings = {{0, static_cast<std::uint32_t>(::getegid()), 1}};
-  }
+  input.in_user_namespace = in_user_namespace();
   return input;
 }
 
@@ -128,7 +126,7 @@ std::string runtime_version(const fs::path& program) {
 
 json cache_key(const RuntimeInfo& info, const HostLimits& host) {
   return {{"program", info.program.string()}, {"version", info.version}, {"host_nofile", host.nofile},
-          {"host_nproc", host.nproc}, {"euid", ::geteuid()}};
+          {"host_nproc", host.nproc}, {"euid", ::geteuid()}, {"user_namespace", in_user_namespace()}};
 }
 
 std::optional<RuntimeInfo> load_cached(const fs::path& store_dir, const std::string& name, const HostLimits& host) {

@@ -25,20 +25,13 @@ json standard_mounts(bool rootless) {
   mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
 
   // Mounting sysfs needs a network namespace owned by the mounting user;
-  // rootless steps bind the host's /sys read-only instead, as
+  // in a user namespace steps bind the host's /sys read-only instead, as
   // `runc spec --rootless` does.
   if (rootless)
     mounts.push_back(mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
   else
     mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
   return mounts;
-}
-
-json id_mappings(const std::vector<IdMapping>& mappings) {
-  json out = json::array();
-  for (const auto& mapping : mappings)
-    out.push_back({{"containerID", mapping.container_id}, {"hostID", mapping.host_id}, {"size", mapping.size}});
-  return out;
 }
 
 json process_section(const SpecInput& input) {
@@ -65,7 +58,6 @@ json process_section(const SpecInput& input) {
 json linux_section(const SpecInput& input, bool rootless) {
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (input.network_none) namespaces.push_back({{"type", "network"}});
-  if (rootless) namespaces.push_back({{"type", "user"}});
 
   json linux_json = {
       {"namespaces", namespaces},
@@ -74,14 +66,10 @@ json linux_section(const SpecInput& input, bool rootless) {
         "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"}},
       {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
   };
-  if (rootless) {
-    linux_json["uidMappings"] = id_mappings(input.uid_mappings);
-    linux_json["gidMappings"] = id_mappings(input.gid_mappings);
-  } else {
-    // Deny every device; runc adds its default allow list (null, zero, full,
-    // tty, random, urandom, the pty devices) on top.
-    linux_json["resources"] = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
-  }
+  // Deny every device; runc adds its default allow list (null, zero, full,
+  // tty, random, urandom, the pty devices) on top. A user namespace has no
+  // cgroup to write the rules to; runc binds those devices from the host.
+  if (!rootless) linux_json["resources"] = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
   return linux_json;
 }
 
@@ -96,7 +84,7 @@ const std::vector<std::string>& default_capabilities() {
 }
 
 json make_runtime_spec(const SpecInput& input) {
-  bool rootless = !input.uid_mappings.empty();
+  bool rootless = input.in_user_namespace;
   json mounts = standard_mounts(rootless);
   for (const auto& bind : input.binds) {
     std::vector<std::string> options = {"rbind", "nosuid", "nodev"};

@@ -16,13 +16,6 @@ struct BindMount {
   bool read_only = true;
 };
 
-// One contiguous id range of a user namespace mapping.
-struct IdMapping {
-  std::uint32_t container_id = 0;
-  std::uint32_t host_id = 0;
-  std::uint32_t size = 0;
-};
-
 // What the OCI runtime spec of a step depends on.
 struct SpecInput {
   std::vector<std::string> args;
@@ -39,10 +32,10 @@ struct SpecInput {
   std::string root_path = "rootfs";
   bool root_read_only = false;
   std::vector<BindMount> binds;
-  // Set for rootless runs: the spec gets a user namespace with these
-  // mappings, binds /sys instead of mounting sysfs and drops cgroup rules.
-  std::vector<IdMapping> uid_mappings;
-  std::vector<IdMapping> gid_mappings;
+  // Set when imgbuild itself runs in a user namespace (building without
+  // root): the step binds /sys instead of mounting sysfs, leaves the tty
+  // group out of /dev/pts and has no cgroup device rules.
+  bool in_user_namespace = false;
 };
 
 // Builds config.json as Docker's build steps have it: Docker's default

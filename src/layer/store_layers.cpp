@@ -9,6 +9,7 @@
 #include "imgbuild/layer/writer.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "imgbuild/util/userns.hpp"
 #include "layer/store_layers.hpp"
 
 namespace imgbuild::layer {
@@ -57,7 +58,7 @@ fs::path ensure_unpacked(store::Store& store, const Digest& diff_id) {
   fs::path temp = unpack_temp_dir(store);
   try {
     ReadOptions options{digest, diff_id, diff_id.str()};
-    unpack_overlay_lower(blob, temp, options, ::geteuid() == 0 ? OpaqueXattr::trusted : OpaqueXattr::user);
+    unpack_overlay_lower(blob, temp, options, host_root() ? OpaqueXattr::trusted : OpaqueXattr::user);
   } catch (...) {
     remove_tree(temp);
     throw;

@@ -14,6 +14,7 @@
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/log.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "imgbuild/util/userns.hpp"
 #include "layer/reader.hpp"
 #include "layer/safe_fs.hpp"
 
@@ -263,7 +264,7 @@ class Unpacker {
   // for writing (symlink, device, FIFO).
   void finish_node(int parent_fd, const std::string& name, const Entry& entry, bool set_mode) {
     if (privileged_ && ::fchownat(parent_fd, name.c_str(), entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0)
-      fail_errno("cannot set the owner");
+      owner_failed(entry);
     if (set_mode && ::fchmodat(parent_fd, name.c_str(), entry.mode, 0) != 0) fail_errno("cannot set the mode");
     std::string path = proc_path(parent_fd, name);
     for (const auto& [key, value] : entry.xattrs) {
@@ -275,11 +276,20 @@ class Unpacker {
   }
 
   void set_owner_and_xattrs(int fd, const Entry& entry) {
-    if (privileged_ && ::fchown(fd, entry.uid, entry.gid) != 0) fail_errno("cannot set the owner");
+    if (privileged_ && ::fchown(fd, entry.uid, entry.gid) != 0) owner_failed(entry);
     for (const auto& [key, value] : entry.xattrs) {
       if (is_overlay_private(key)) continue;
       if (::fsetxattr(fd, key.c_str(), value.data(), value.size(), 0) != 0) warn_xattr(entry.path, key);
     }
+  }
+
+  [[noreturn]] void owner_failed(const Entry& entry) {
+    // In a user namespace an id outside its maps is EINVAL.
+    if (errno == EINVAL && in_user_namespace())
+      fail(cat("cannot give the owner ", entry.uid, ":", entry.gid, " to ", quote(entry.path), " of layer ", layer_,
+               ": the id is not mapped in imgbuild's user namespace; give your user subordinate ids in "
+               "/etc/subuid and /etc/subgid"));
+    fail_errno("cannot set the owner");
   }
 
   void warn_xattr(const std::string& path, const std::string& key) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "e2e/busybox_recipe.hpp"
 #include "e2e/e2e_support.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -19,63 +20,7 @@ using namespace imgbuild::test;
 
 namespace {
 
-const char* recipe_text = R"(
-[image]
-name = "localhost/e2e-busybox"
-tags = ["1.0", "latest"]
-
-[args]
-GREETING = "hello"
-
-[context]
-dir = "context"
-
-[build]
-source_date_epoch = 1700000000
-
-[[stage]]
-name = "base"
-base = "scratch"
-
-[[stage.step]]
-copy = "rootfs"
-to = "/"
-
-[[stage]]
-name = "builder"
-base = "base"
-
-[[stage.step]]
-run = "mkdir -p /work/keep /work/gone && echo old > /work/keep/file && echo x > /work/gone/file"
-
-[[stage.step]]
-run = "rm -rf /work/gone && echo new > /work/keep/file && mkdir /work/new"
-
-[[stage.step]]
-run = "echo $GREETING > /artifact"
-args = ["GREETING"]
-
-[[stage]]
-name = "runtime"
-base = "base"
-
-[[stage.step]]
-copy = "/artifact"
-from = "builder"
-to = "/app/"
-
-[[stage.step]]
-user = "someone"
-
-[[stage.step]]
-workdir = "/home/someone/work"
-
-[[stage.step]]
-run = "touch file && id -u > /tmp/uid"
-
-[stage.config]
-cmd = ["cat", "/app/artifact"]
-)";
+const char* const recipe_text = busybox_recipe;
 
 // A recipe directory with the context beside it and its own store.
 struct Project {

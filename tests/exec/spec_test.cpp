@@ -8,6 +8,8 @@
 #include "exec/spec.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
+#include "imgbuild/util/process.hpp"
+#include "imgbuild/util/strings.hpp"
 #include "support/toolkit.hpp"
 
 using namespace imgbuild;
@@ -102,17 +104,14 @@ TEST_CASE("exec: spec mounts and namespaces", "[exec]") {
   CHECK_FALSE(none["linux"].contains("seccomp"));
 }
 
-TEST_CASE("exec: rootless spec maps ids", "[exec]") {
+TEST_CASE("exec: spec inside a user namespace", "[exec]") {
   SpecInput input = sample_input();
-  input.uid_mappings = {{0, 1001, 1}, {1, 100000, 65536}};
-  input.gid_mappings = {{0, 1001, 1}, {1, 100000, 65536}};
+  input.in_user_namespace = true;
   json spec = make_runtime_spec(input);
 
-  CHECK(namespace_types(spec) == std::vector<std::string>{"pid", "ipc", "uts", "mount", "user"});
-  json mappings = {{{"containerID", 0}, {"hostID", 1001}, {"size", 1}},
-                   {{"containerID", 1}, {"hostID", 100000}, {"size", 65536}}};
-  CHECK(spec["linux"]["uidMappings"] == mappings);
-  CHECK(spec["linux"]["gidMappings"] == mappings);
+  // imgbuild already runs in the namespace: the step gets no second one.
+  CHECK(namespace_types(spec) == std::vector<std::string>{"pid", "ipc", "uts", "mount"});
+  CHECK_FALSE(spec["linux"].contains("uidMappings"));
   CHECK_FALSE(spec["linux"].contains("resources"));
   CHECK(mount_at(spec, "/sys")["type"] == "none");
   CHECK(mount_at(spec, "/sys")["options"] == json({"rbind", "nosuid", "noexec", "nodev", "ro"}));
@@ -136,13 +135,38 @@ TEST_CASE("exec: subordinate ranges by name or uid", "[exec]") {
   CHECK_FALSE(find_subordinate_range(content, "carol", 4001));
 }
 
-TEST_CASE("exec: missing subordinate ids name the fix", "[exec]") {
+TEST_CASE("exec: missing subordinate ids map root only", "[exec]") {
   TempDir dir("exec-subid-");
   test::write(dir / "subuid", "other:100000:65536\n");
   test::write(dir / "subgid", "other:100000:65536\n");
   passwd* entry = ::getpwuid(::geteuid());
   std::string name = entry ? entry->pw_name : std::to_string(::geteuid());
+  auto uid = static_cast<std::uint32_t>(::geteuid());
 
-  CHECK_THROWS_WITH(rootless_id_mappings(dir / "subuid", dir / "subgid"),
-                    Catch::Contains("add the line '" + name + ":100000:65536' to " + (dir / "subuid").string()));
+  RootlessIds ids = rootless_id_mappings(dir / "subuid", dir / "subgid");
+  CHECK_FALSE(ids.subordinate);
+  REQUIRE(ids.uid_mappings.size() == 1);
+  CHECK(ids.uid_mappings[0].inner == 0);
+  CHECK(ids.uid_mappings[0].outer == uid);
+  CHECK(ids.uid_mappings[0].size == 1);
+  CHECK_THAT(ids.limitation, Catch::Contains("add the line '" + name + ":100000:65536' to " + (dir / "subuid").string()));
+}
+
+TEST_CASE("exec: subordinate ids follow root", "[exec]") {
+  TempDir dir("exec-subid-");
+  auto uid = static_cast<std::uint32_t>(::geteuid());
+  test::write(dir / "subuid", cat(uid, ":200000:65536\n"));
+  test::write(dir / "subgid", cat(uid, ":300000:1000\n"));
+
+  RootlessIds ids = rootless_id_mappings(dir / "subuid", dir / "subgid");
+  REQUIRE(find_program("newuidmap"));
+  CHECK(ids.subordinate);
+  CHECK(ids.limitation.empty());
+  REQUIRE(ids.uid_mappings.size() == 2);
+  CHECK(ids.uid_mappings[1].inner == 1);
+  CHECK(ids.uid_mappings[1].outer == 200000);
+  CHECK(ids.uid_mappings[1].size == 65536);
+  REQUIRE(ids.gid_mappings.size() == 2);
+  CHECK(ids.gid_mappings[1].outer == 300000);
+  CHECK(ids.gid_mappings[1].size == 1000);
 }

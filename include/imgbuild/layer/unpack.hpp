@@ -81,7 +81,8 @@ UnpackResult unpack_overlay_lower(const std::filesystem::path& blob, const std::
 // Returns store.unpacked_dir(diff_id), unpacking the layer's blob there in
 // overlay lower form first when missing (into a temporary directory that
 // is renamed into place, so readers never see a partial layer). The opaque
-// mark is trusted.overlay.opaque when running as root, else user.*.
+// mark is trusted.overlay.opaque for root on the host, else user.* (as
+// overlayfs reads it when mounted with userxattr).
 std::filesystem::path ensure_unpacked(store::Store& store, const Digest& diff_id);
 
 // Applies the layers `diff_ids` (base first) from the store onto `root`.
