@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <thread>
 
 #include "context/support.hpp"
@@ -154,11 +155,109 @@ TEST_CASE("context: stat cache distrusts fresh files", "[context]") {
 
 TEST_CASE("context: stat cache survives a truncated file", "[context]") {
   TempDir dir("ctx-statcache-bad-");
-  test::write(dir / "statcache/stat-cache.bin", "imgbuild-statcache 1\n\x05");
+  test::write(dir / "statcache/stat-cache.bin", "imgbuild-statcache 2\n\x05");
   context::StatCache cache(dir / "statcache");
   CHECK(cache.size() == 0);
   test::write(dir / "statcache/stat-cache.bin", "something else");
   CHECK(context::StatCache(dir / "statcache").size() == 0);
+}
+
+TEST_CASE("context: stat cache drops damaged files whole", "[context]") {
+  TempDir dir("ctx-statcache-damaged-");
+  test::write(dir / "ctx/a.bin", "first file");
+  test::write(dir / "ctx/b.bin", "second file");
+  fs::path cache_dir = dir / "statcache";
+  fs::path cache_file = cache_dir / "stat-cache.bin";
+  Digest expected;
+  {
+    auto cache = std::make_shared<context::StatCache>(cache_dir, 0);
+    expected = plan(dir / "ctx", copy(".", "/d/"), cache).input_hash;
+    cache->save();
+  }
+  const std::string good = read_file(cache_file);
+  REQUIRE(context::StatCache(cache_dir, 0).size() == 2);
+
+  // Each record stores its digest as hex. Changing one character there would
+  // give a wrong key if the record were read.
+  std::size_t digest_at = good.find(sha256_of("first file").hex);
+  REQUIRE(digest_at != std::string::npos);
+  std::string wrong_digest = good;
+  wrong_digest[digest_at] = wrong_digest[digest_at] == '0' ? '1' : '0';
+  std::string old_version = good;
+  old_version.replace(0, std::string_view("imgbuild-statcache 2").size(), "imgbuild-statcache 1");
+
+  const std::map<std::string, std::string> damaged = {
+      {"changed digest", wrong_digest},
+      {"cut short", good.substr(0, good.size() - 3)},
+      {"trailing byte", good + "x"},
+      {"header only", "imgbuild-statcache 2\n"},
+      {"version 1", old_version},
+  };
+  for (const auto& [name, bytes] : damaged) {
+    INFO(name);
+    test::write(cache_file, bytes);
+    auto cache = std::make_shared<context::StatCache>(cache_dir, 0);
+    CHECK(cache->size() == 0);
+    CHECK(plan(dir / "ctx", copy(".", "/d/"), cache).input_hash == expected);
+    CHECK(cache->misses() == 2);
+    cache->save();
+    CHECK(context::StatCache(cache_dir, 0).size() == 2);
+  }
+}
+
+TEST_CASE("context: stat cache rewrites a damaged file unchanged", "[context]") {
+  TempDir dir("ctx-statcache-rewrite-");
+  fs::path cache_file = dir / "statcache/stat-cache.bin";
+  test::write(cache_file, "imgbuild-statcache 2\ngarbage");
+  context::StatCache cache(dir / "statcache");
+  cache.save();
+  std::string rewritten = read_file(cache_file);
+  CHECK(rewritten.starts_with("imgbuild-statcache 2\n"));
+  CHECK(rewritten.find("garbage") == std::string::npos);
+  CHECK(context::StatCache(dir / "statcache").size() == 0);
+}
+
+TEST_CASE("context: stat cache keeps records of two builds", "[context]") {
+  TempDir dir("ctx-statcache-shared-");
+  test::write(dir / "one/a.txt", "a");
+  test::write(dir / "one/b.txt", "b");
+  test::write(dir / "two/c.txt", "c");
+  test::write(dir / "two/d.txt", "d");
+  test::write(dir / "two/e.txt", "e");
+  fs::path cache_dir = dir / "statcache";
+
+  // Both load before either saves, as two builds sharing a store would.
+  auto first = std::make_shared<context::StatCache>(cache_dir, 0);
+  auto second = std::make_shared<context::StatCache>(cache_dir, 0);
+  Digest one = plan(dir / "one", copy(".", "/d/"), first).input_hash;
+  Digest two = plan(dir / "two", copy(".", "/d/"), second).input_hash;
+  first->save();
+  second->save();
+
+  auto merged = std::make_shared<context::StatCache>(cache_dir, 0);
+  CHECK(merged->size() == 5);
+  CHECK(plan(dir / "one", copy(".", "/d/"), merged).input_hash == one);
+  CHECK(plan(dir / "two", copy(".", "/d/"), merged).input_hash == two);
+  CHECK(merged->hits() == 5);
+  CHECK(merged->misses() == 0);
+}
+
+TEST_CASE("context: stat cache keeps xattrs of hits", "[context]") {
+  TempDir dir("ctx-statcache-xattr-");
+  test::write(dir / "ctx/tool", "binary");
+  REQUIRE(::setxattr((dir / "ctx/tool").c_str(), "user.origin", "build", 5, 0) == 0);
+  fs::path cache_dir = dir / "statcache";
+  {
+    auto cache = std::make_shared<context::StatCache>(cache_dir, 0);
+    plan(dir / "ctx", copy(".", "/d/"), cache);
+    cache->save();
+  }
+  auto cache = std::make_shared<context::StatCache>(cache_dir, 0);
+  CopyPlan warm = plan(dir / "ctx", copy(".", "/d/"), cache);
+  CHECK(cache->hits() == 1);
+  REQUIRE(warm.entries.size() == 2);
+  CHECK(warm.entries[1].path == "d/tool");
+  CHECK(warm.entries[1].xattrs == std::map<std::string, std::string>{{"user.origin", "build"}});
 }
 
 TEST_CASE("context: parallel hashing matches sha256", "[context]") {

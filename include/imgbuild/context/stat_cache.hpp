@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "imgbuild/context/source_tree.hpp"
+
+struct stat;
 
 namespace imgbuild::context {
 
@@ -24,14 +28,20 @@ struct FileIdentity {
 };
 
 FileIdentity identity_of(const std::filesystem::path& host_path, const FileInfo& info);
+FileIdentity identity_of(std::string host_path, const FileInfo& info);
 
 // Content hashes and xattrs of host files keyed by FileIdentity, kept in one file under
 // the directory it is given (the build passes `store.root()/"statcache"`).
-// Loaded once on construction, written atomically by `save`. Thread-safe.
+// Loaded once on construction, written by `save`. Thread-safe: lookups of
+// loaded records take no lock, so hashing threads do not queue on a hit.
 //
 // A record whose file changed less than `racy_window` before it was hashed
 // is not trusted: a write in the same timestamp tick would leave size, mtime
 // and ctime unchanged. Such files are hashed again until they are older.
+//
+// The file ends in a CRC-32 of its contents. A file of another format
+// version, or one that fails that check or does not parse, is dropped whole
+// and rebuilt, so a damaged record is never read as a valid digest.
 class StatCache {
  public:
   explicit StatCache(std::filesystem::path directory, std::int64_t racy_window_ns = 2'000'000'000);
@@ -40,14 +50,29 @@ class StatCache {
   std::optional<ContentInfo> find(const FileIdentity& identity) const;
   void put(const FileIdentity& identity, const ContentInfo& content, std::int64_t hashed_at_ns);
 
-  // Writes the cache when something changed since it was loaded.
+  // Writes the cache when something changed since it was loaded. It merges
+  // the records other builds saved meanwhile, then writes a temporary file
+  // and renames it over the old one. All of this runs under an flock(2) on a
+  // lock file beside it, so two builds sharing a store keep each other's
+  // records.
   void save();
 
+  // Number of distinct host paths with a record.
   std::size_t size() const;
   std::uint64_t hits() const { return hits_; }
   std::uint64_t misses() const { return misses_; }
 
  private:
+  // Identity of the cache file as read, to tell whether another build has
+  // replaced it since.
+  struct FileVersion {
+    std::uint64_t inode;
+    std::uint64_t size;
+    std::int64_t mtime_ns;
+    bool operator==(const FileVersion&) const = default;
+  };
+  static FileVersion version_of(const struct stat& st);
+
   struct Record {
     std::uint64_t size;
     std::int64_t mtime_ns;
@@ -57,15 +82,27 @@ class StatCache {
     ContentInfo content;
   };
 
-  void load();
+  // Hashes std::string keys and std::string_view probes alike.
+  struct PathHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view path) const { return std::hash<std::string_view>{}(path); }
+  };
+  using Table = std::unordered_map<std::string, Record, PathHash, std::equal_to<>>;
+
+  bool trusted(const Record& record, const FileIdentity& identity) const;
+  // Reads the cache file into `table` and sets `version` to the file read.
+  // Returns false when the file is missing, damaged or of another version.
+  bool read_into(Table& table, std::optional<FileVersion>& version) const;
 
   std::filesystem::path file_;
   std::int64_t racy_window_ns_;
+  std::optional<FileVersion> loaded_version_;  // the file the constructor read, if any
+  Table loaded_;  // filled by the constructor, then never changed, so reads need no lock
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Record> records_;
+  Table fresh_;   // records `put` since loading, guarded by `mutex_`
   bool dirty_ = false;
-  mutable std::uint64_t hits_ = 0;
-  mutable std::uint64_t misses_ = 0;
+  mutable std::atomic<std::uint64_t> hits_{0};
+  mutable std::atomic<std::uint64_t> misses_{0};
 };
 
 // Hashes a host file in one pass, checks its start for a private-key header
