@@ -23,6 +23,7 @@ class DirectoryContext final : public BuildContext {
     return info;
   }
   std::vector<std::string> list(std::string_view path) const override { return view_.list(path); }
+  std::vector<DirectoryEntry> scan(std::string_view path) const override { return view_.scan(path); }
   std::map<std::string, std::string> xattrs(std::string_view path) const override { return view_.xattrs(path); }
   void attach_content(std::string_view path, layer::Entry& entry) const override {
     view_.attach_content(path, entry);

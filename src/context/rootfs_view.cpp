@@ -45,7 +45,18 @@ bool is_opaque(const fs::path& directory) {
   return false;
 }
 
-std::optional<FileInfo> info_from_stat(const fs::path& host, const struct stat& st) {
+// Reads the target of the symlink `name`, relative to `directory_fd`
+// (AT_FDCWD for a full path). Returns false with errno set on failure.
+bool read_link_at(int directory_fd, const char* name, const struct stat& st, std::string& target) {
+  target.assign(static_cast<std::size_t>(st.st_size) + 1, '\0');
+  ssize_t n = ::readlinkat(directory_fd, name, target.data(), target.size());
+  if (n < 0) return false;
+  target.resize(static_cast<std::size_t>(n));
+  return true;
+}
+
+// Converts an lstat result. The caller fills `link_target` of a symlink.
+std::optional<FileInfo> info_from_stat(const struct stat& st) {
   FileInfo info;
   switch (st.st_mode & S_IFMT) {
     case S_IFREG: info.type = layer::EntryType::regular; break;
@@ -60,13 +71,6 @@ std::optional<FileInfo> info_from_stat(const fs::path& host, const struct stat& 
   info.uid = st.st_uid;
   info.gid = st.st_gid;
   if (info.type == layer::EntryType::regular) info.size = static_cast<std::uint64_t>(st.st_size);
-  if (info.type == layer::EntryType::symlink) {
-    std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlink(host.c_str(), target.data(), target.size());
-    if (n < 0) fail_errno(cat("cannot read symlink ", host));
-    target.resize(static_cast<std::size_t>(n));
-    info.link_target = std::move(target);
-  }
   info.dev_major = major(st.st_rdev);
   info.dev_minor = minor(st.st_rdev);
   info.mtime = st.st_mtim.tv_sec;
@@ -125,11 +129,20 @@ std::vector<fs::path> RootfsView::layers_of(std::string_view physical_path) cons
   return result;
 }
 
+std::string RootfsView::plain_host_path(std::string_view physical_path) const {
+  const std::string& root = top_first_.front().native();
+  std::string host;
+  host.reserve(root.size() + 1 + physical_path.size());
+  host.append(root);
+  if (!physical_path.empty()) host.append(1, '/').append(physical_path);
+  return host;
+}
+
 std::optional<fs::path> RootfsView::locate(std::string_view physical_path) const {
   if (physical_path.empty()) return top_first_.front();
   // One directory has no layers to pick from; callers find out about a
   // missing file when they stat or open it.
-  if (!overlay_) return fs::path(top_first_.front().native() + "/" + std::string(physical_path));
+  if (!overlay_) return fs::path(plain_host_path(physical_path));
   auto [parent, name] = split_last(physical_path);
   for (const fs::path& directory : layers_of(parent)) {
     fs::path candidate = directory / name;
@@ -149,7 +162,11 @@ std::optional<FileInfo> RootfsView::entry(std::string_view physical_path) const 
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     fail_errno(cat("cannot stat ", *host));
   }
-  return info_from_stat(*host, st);
+  std::optional<FileInfo> info = info_from_stat(st);
+  if (info && info->type == layer::EntryType::symlink &&
+      !read_link_at(AT_FDCWD, host->c_str(), st, info->link_target))
+    fail_errno(cat("cannot read symlink ", *host));
+  return info;
 }
 
 std::vector<std::string> RootfsView::list(std::string_view physical_path) const {
@@ -173,6 +190,36 @@ std::vector<std::string> RootfsView::list(std::string_view physical_path) const 
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<DirectoryEntry> RootfsView::scan(std::string_view physical_path) const {
+  // Merged directories need the whiteout and opaque checks of `list`.
+  if (overlay_) return SourceTree::scan(physical_path);
+
+  fs::path host = *locate(physical_path);
+  DirHandle dir(host);
+  std::vector<DirectoryEntry> children;
+  while (struct dirent* item = ::readdir(dir.get())) {
+    std::string_view name = item->d_name;
+    if (name == "." || name == "..") continue;
+    children.push_back({std::string(name), std::nullopt});
+  }
+  std::sort(children.begin(), children.end(),
+            [](const DirectoryEntry& a, const DirectoryEntry& b) { return a.name < b.name; });
+
+  int fd = ::dirfd(dir.get());
+  for (DirectoryEntry& child : children) {
+    struct stat st{};
+    if (::fstatat(fd, child.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed since the listing
+      fail_errno(cat("cannot stat ", host / child.name));
+    }
+    child.info = info_from_stat(st);
+    if (child.info && child.info->type == layer::EntryType::symlink &&
+        !read_link_at(fd, child.name.c_str(), st, child.info->link_target))
+      fail_errno(cat("cannot read symlink ", host / child.name));
+  }
+  return children;
 }
 
 std::map<std::string, std::string> RootfsView::xattrs(std::string_view physical_path) const {
@@ -203,7 +250,7 @@ std::map<std::string, std::string> RootfsView::xattrs(std::string_view physical_
 void RootfsView::attach_content(std::string_view physical_path, layer::Entry& entry) const {
   std::optional<fs::path> host = locate(physical_path);
   if (!host) fail(quote(physical_path), " not found in ", describe());
-  entry.source = *host;
+  entry.source = std::move(*host);
 }
 
 std::string RootfsView::read(std::string_view physical_path, std::size_t limit) const {
@@ -223,14 +270,23 @@ std::string RootfsView::read(std::string_view physical_path, std::size_t limit) 
 }
 
 ContentInfo RootfsView::content_info(std::string_view physical_path, const FileInfo& info) const {
-  std::optional<fs::path> host = locate(physical_path);
-  if (!host) fail(quote(physical_path), " not found in ", describe());
-  if (!stat_cache_) return hash_host_file(*host);
+  // A plain view builds the host path as a string, because this runs for
+  // every file of every build and parsing a std::filesystem::path costs more
+  // than the stat cache lookup.
+  std::string host;
+  if (overlay_) {
+    std::optional<fs::path> located = locate(physical_path);
+    if (!located) fail(quote(physical_path), " not found in ", describe());
+    host = located->native();
+  } else {
+    host = plain_host_path(physical_path);
+  }
+  if (!stat_cache_) return hash_host_file(host);
 
-  FileIdentity identity = identity_of(*host, info);
+  FileIdentity identity = identity_of(std::move(host), info);
   if (std::optional<ContentInfo> cached = stat_cache_->find(identity)) return *cached;
   std::int64_t started = now_ns();
-  ContentInfo content = hash_host_file(*host);
+  ContentInfo content = hash_host_file(identity.host_path);
   stat_cache_->put(identity, content, started);
   return content;
 }

@@ -43,6 +43,16 @@ bool kept_xattr(std::string_view name) {
 
 std::map<std::string, std::string> SourceTree::xattrs(std::string_view) const { return {}; }
 
+std::vector<DirectoryEntry> SourceTree::scan(std::string_view physical_path) const {
+  std::vector<DirectoryEntry> children;
+  for (std::string& name : list(physical_path)) {
+    std::string path = physical_path.empty() ? name : std::string(physical_path) + "/" + name;
+    std::optional<FileInfo> info = entry(path);
+    children.push_back({std::move(name), std::move(info)});
+  }
+  return children;
+}
+
 ContentInfo SourceTree::content_info(std::string_view physical_path, const FileInfo&) const {
   std::string bytes = read(physical_path, std::numeric_limits<std::size_t>::max());
   return {sha256_of(bytes), has_private_key_header(bytes), xattrs(physical_path)};

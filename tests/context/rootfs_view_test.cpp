@@ -110,6 +110,50 @@ TEST_CASE("context: plain view keeps device nodes", "[context]") {
   CHECK(view.lstat("null0")->type == layer::EntryType::char_device);
 }
 
+TEST_CASE("context: plain view scan matches list and lstat", "[context]") {
+  TempDir dir("ctx-view-scan-");
+  test::write(dir / "b/file", "bytes", 0640);
+  test::write(dir / "a.txt", "a");
+  fs::create_symlink("b/file", dir / "link");
+  REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+  REQUIRE(::link((dir / "a.txt").c_str(), (dir / "hard").c_str()) == 0);
+  RootfsView view = RootfsView::plain(dir.path());
+
+  for (std::string directory : {"", "b"}) {
+    INFO(directory);
+    std::vector<context::DirectoryEntry> scanned = view.scan(directory);
+    std::vector<std::string> names = view.list(directory);
+    REQUIRE(scanned.size() == names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      INFO(names[i]);
+      CHECK(scanned[i].name == names[i]);
+      std::optional<context::FileInfo> expected = view.entry(directory.empty() ? names[i] : directory + "/" + names[i]);
+      REQUIRE(scanned[i].info.has_value() == expected.has_value());
+      if (!expected) continue;
+      const context::FileInfo& got = *scanned[i].info;
+      CHECK(got.type == expected->type);
+      CHECK(got.mode == expected->mode);
+      CHECK(got.size == expected->size);
+      CHECK(got.link_target == expected->link_target);
+      CHECK(got.inode == expected->inode);
+      CHECK(got.nlink == expected->nlink);
+      CHECK(got.mtime_ns == expected->mtime_ns);
+      CHECK(got.ctime_ns == expected->ctime_ns);
+    }
+  }
+  CHECK(view.list("") == std::vector<std::string>{"a.txt", "b", "hard", "link", "pipe"});
+  CHECK(view.scan("")[3].info->link_target == "b/file");
+}
+
+TEST_CASE("context: overlay view scan hides whiteouts", "[context]") {
+  Stack stack;
+  RootfsView view = stack.view();
+  std::vector<std::string> names;
+  for (const context::DirectoryEntry& child : view.scan("etc")) names.push_back(child.name);
+  CHECK(names == std::vector<std::string>{"hostname"});
+  CHECK(view.scan("etc")[0].info->size == 4);  // "top\n" from the top layer
+}
+
 TEST_CASE("context: resolve user through passwd and group", "[context]") {
   TempDir dir("ctx-users-");
   test::write(dir / "etc/passwd",

@@ -39,6 +39,7 @@ class RootfsView : public SourceTree {
   std::string describe() const override;
   std::optional<FileInfo> entry(std::string_view physical_path) const override;
   std::vector<std::string> list(std::string_view physical_path) const override;
+  std::vector<DirectoryEntry> scan(std::string_view physical_path) const override;
   std::map<std::string, std::string> xattrs(std::string_view physical_path) const override;
   void attach_content(std::string_view physical_path, layer::Entry& entry) const override;
   std::string read(std::string_view physical_path, std::size_t limit) const override;
@@ -71,6 +72,8 @@ class RootfsView : public SourceTree {
   // top first; empty when it is not a directory in the view.
   std::vector<std::filesystem::path> layers_of(std::string_view physical_path) const;
   std::optional<std::filesystem::path> locate(std::string_view physical_path) const;
+  // Host path of `physical_path` in a plain view, which has one directory.
+  std::string plain_host_path(std::string_view physical_path) const;
 
   std::vector<std::filesystem::path> top_first_;
   bool overlay_ = true;

@@ -43,6 +43,12 @@ struct ContentInfo {
   std::map<std::string, std::string> xattrs;  // as `SourceTree::xattrs` returns them
 };
 
+// One child of a directory, as `SourceTree::scan` returns it.
+struct DirectoryEntry {
+  std::string name;
+  std::optional<FileInfo> info;  // empty for a socket, or a name removed since the listing
+};
+
 // Origin of copied files: a build context or another stage's root.
 enum class SourceKind { context, stage };
 
@@ -66,12 +72,18 @@ class SourceTree {
   // Throws when it is not a directory.
   virtual std::vector<std::string> list(std::string_view physical_path) const = 0;
 
+  // Returns `list` with each child's `entry`. Trees on a file system override
+  // it to stat the children relative to the open directory, which saves a
+  // path lookup per child. Safe to call from several threads at once.
+  virtual std::vector<DirectoryEntry> scan(std::string_view physical_path) const;
+
   // Returns the extended attributes kept in layers (overlay bookkeeping
   // attributes and SELinux labels are dropped).
   virtual std::map<std::string, std::string> xattrs(std::string_view physical_path) const;
 
   // Sets `entry.source` or `entry.content` so the layer writer can read the
-  // bytes of the regular file at `physical_path`.
+  // bytes of the regular file at `physical_path`. Safe to call from several
+  // threads at once.
   virtual void attach_content(std::string_view physical_path, layer::Entry& entry) const = 0;
 
   // Reads up to `limit` bytes of the regular file at `physical_path`.
