@@ -7,8 +7,11 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "imgbuild/context/build_context.hpp"
 #include "imgbuild/context/ignore.hpp"
@@ -124,37 +127,97 @@ Expansion expand_sources(const SourceTree& tree, const std::vector<std::string>&
   return expansion;
 }
 
+// Children of each directory that a copy walks, keyed by tree path.
+using Listings = std::unordered_map<std::string, std::vector<DirectoryEntry>>;
+
+// Scans `root` and every directory below it that a copy walks, one level at
+// a time on the hashing threads, because with a warm stat cache one stat per
+// file costs more than the rest of the plan.
+Listings scan_tree(const SourceTree& tree, const std::string& root) {
+  Listings listings;
+  std::vector<std::string> level = {root};
+  while (!level.empty()) {
+    std::vector<std::vector<DirectoryEntry>> scanned(level.size());
+    parallel_for(level.size(), [&](std::size_t i) { scanned[i] = tree.scan(level[i]); });
+
+    std::vector<std::string> next;
+    for (std::size_t i = 0; i < level.size(); ++i) {
+      for (const DirectoryEntry& child : scanned[i]) {
+        if (!child.info || child.info->type != layer::EntryType::directory) continue;
+        std::string path = join_path(level[i], child.name);
+        if (tree.excluded(path) && !tree.walk_below(path)) continue;
+        next.push_back(std::move(path));
+      }
+      listings.emplace(std::move(level[i]), std::move(scanned[i]));
+    }
+    level = std::move(next);
+  }
+  return listings;
+}
+
 // Collects the entries of one copy step, keyed by layer path so a later
 // source replaces an earlier one at the same path.
 class Planner {
  public:
   Planner(const CopyRequest& request, const SourceTree& tree, const ImageQuery& image)
       : request_(request), tree_(tree), image_(image) {}
+  // The index refers to `planned_` of this object.
+  Planner(const Planner&) = delete;
+  Planner& operator=(const Planner&) = delete;
 
   void copy_source(const std::string& match, const Destination& destination, bool into_directory);
   void add_parents();
   CopyPlan finish();
 
  private:
-  bool image_has_directory(const std::string& path) const { return image_ && image_("/" + path); }
-  void emit(const std::string& origin, const FileInfo& info, const std::string& target);
-  void copy_directory_contents(const std::string& source, const std::string& target);
-  void link_hardlinks(CopyPlan& plan) const;
-  void hash_contents(CopyPlan& plan);
+  // One entry with the tree path and metadata it was made from.
+  struct Planned {
+    layer::Entry entry;
+    std::string origin;  // "" for a created parent
+    FileInfo info;       // default for a created parent
+  };
+
+  // Hash and equality for a set of indices into `planned_` that is searched
+  // by layer path, so the index stores no second copy of each path.
+  struct IndexHash {
+    using is_transparent = void;
+    const std::vector<Planned>* planned;
+    std::size_t operator()(std::string_view path) const { return std::hash<std::string_view>{}(path); }
+    std::size_t operator()(std::size_t i) const { return (*this)((*planned)[i].entry.path); }
+  };
+  struct IndexEqual {
+    using is_transparent = void;
+    const std::vector<Planned>* planned;
+    std::string_view path(std::size_t i) const { return (*planned)[i].entry.path; }
+    bool operator()(std::size_t a, std::size_t b) const { return path(a) == path(b); }
+    bool operator()(std::string_view a, std::size_t b) const { return a == path(b); }
+    bool operator()(std::size_t a, std::string_view b) const { return path(a) == b; }
+  };
+
+  bool image_has_directory(std::string_view path) const {
+    if (!image_) return false;
+    std::string image_path = "/";
+    image_path.append(path);
+    return image_(image_path);
+  }
+  void emit(const std::string& origin, const FileInfo& info, std::string target);
+  void copy_directory_contents(const Listings& listings, const std::string& source, const std::string& target);
+  void link_hardlinks(CopyPlan& plan, const std::vector<const FileInfo*>& infos) const;
+  void hash_contents(CopyPlan& plan, const std::vector<const FileInfo*>& infos);
   void guard_secrets(CopyPlan& plan) const;
 
   const CopyRequest& request_;
   const SourceTree& tree_;
   const ImageQuery& image_;
-  std::map<std::string, layer::Entry> entries_;
-  std::map<std::string, std::string> origins_;
-  std::map<std::string, FileInfo> infos_;
+  std::vector<Planned> planned_;
+  // Indices into `planned_`, one per layer path. A later source replaces
+  // the entry in place.
+  std::unordered_set<std::size_t, IndexHash, IndexEqual> index_{0, IndexHash{&planned_}, IndexEqual{&planned_}};
   std::set<std::string> key_headers_;  // origins whose content starts like a PEM private key
 };
 
-void Planner::emit(const std::string& origin, const FileInfo& info, const std::string& target) {
+void Planner::emit(const std::string& origin, const FileInfo& info, std::string target) {
   layer::Entry entry;
-  entry.path = target;
   entry.type = info.type;
   entry.mode = info.type == layer::EntryType::symlink ? 0777 : request_.mode.value_or(info.mode) & 07777;
   if (request_.owner) {
@@ -169,35 +232,41 @@ void Planner::emit(const std::string& origin, const FileInfo& info, const std::s
   entry.dev_major = info.dev_major;
   entry.dev_minor = info.dev_minor;
   entry.mtime = info.mtime;
-  // Regular files get their xattrs with their content hash (see hash_contents).
-  if (info.type == layer::EntryType::regular) tree_.attach_content(origin, entry);
-  else entry.xattrs = tree_.xattrs(origin);
+  // Regular files get their content source and xattrs with their content
+  // hash, on the hashing threads (see hash_contents).
+  if (info.type != layer::EntryType::regular) entry.xattrs = tree_.xattrs(origin);
 
-  entries_[target] = std::move(entry);
-  origins_[target] = origin;
-  infos_[target] = info;
+  auto found = index_.find(std::string_view(target));
+  entry.path = std::move(target);
+  if (found != index_.end()) {
+    planned_[*found] = {std::move(entry), origin, info};
+    return;
+  }
+  planned_.push_back({std::move(entry), origin, info});
+  index_.insert(planned_.size() - 1);
 }
 
-// TODO: a warm plan spends about 12 us of CPU per file on path-based lstat
-// calls and map nodes; 20,000 files in under 0.1 s needs directory-fd stats.
-void Planner::copy_directory_contents(const std::string& source, const std::string& target) {
-  for (const std::string& name : tree_.list(source)) {
-    std::string child = join_path(source, name);
-    std::string child_target = join_path(target, name);
-    std::optional<FileInfo> info = tree_.entry(child);
-    if (!info) continue;  // a socket: layers cannot hold one
-    bool excluded = tree_.excluded(child);
+// Walks the directories `scan_tree` listed, in the same order and with the
+// same exclusions.
+void Planner::copy_directory_contents(const Listings& listings, const std::string& source,
+                                      const std::string& target) {
+  for (const DirectoryEntry& child : listings.at(source)) {
+    if (!child.info) continue;  // a socket: layers cannot hold one
+    const FileInfo& info = *child.info;
+    std::string child_source = join_path(source, child.name);
+    bool excluded = tree_.excluded(child_source);
 
-    if (info->type != layer::EntryType::directory) {
-      if (!excluded) emit(child, *info, child_target);
+    if (info.type != layer::EntryType::directory) {
+      if (!excluded) emit(child_source, info, join_path(target, child.name));
       continue;
     }
-    if (excluded && !tree_.walk_below(child)) continue;
-    std::size_t before = entries_.size();
-    if (!excluded) emit(child, *info, child_target);
-    copy_directory_contents(child, child_target);
+    if (excluded && !tree_.walk_below(child_source)) continue;
+    std::string child_target = join_path(target, child.name);
+    std::size_t before = planned_.size();
+    if (!excluded) emit(child_source, info, child_target);
+    copy_directory_contents(listings, child_source, child_target);
     // An excluded directory appears only as the parent of re-included files.
-    if (excluded && entries_.size() > before) emit(child, *info, child_target);
+    if (excluded && planned_.size() > before) emit(child_source, info, child_target);
   }
 }
 
@@ -217,7 +286,14 @@ void Planner::copy_source(const std::string& match, const Destination& destinati
   if (info->type == layer::EntryType::directory) {
     if (!destination.path.empty() && !image_has_directory(destination.path))
       emit(physical, *info, destination.path);
-    copy_directory_contents(physical, destination.path);
+    Listings listings = scan_tree(tree_, physical);
+    std::size_t children = 0;
+    for (const auto& [directory, listing] : listings) children += listing.size();
+    // Reserving once saves moving every entry about twice as the vector grows.
+    std::size_t needed = planned_.size() + children;
+    if (needed > planned_.capacity()) planned_.reserve(std::max(needed, 2 * planned_.capacity()));
+    index_.reserve(needed);
+    copy_directory_contents(listings, physical, destination.path);
     return;
   }
   std::string target = into_directory ? join_path(destination.path, basename_of(match)) : destination.path;
@@ -225,35 +301,41 @@ void Planner::copy_source(const std::string& match, const Destination& destinati
 }
 
 void Planner::add_parents() {
-  std::set<std::string> checked;
-  std::vector<std::string> paths;
-  for (const auto& [path, entry] : entries_) paths.push_back(path);
-  for (const std::string& path : paths) {
-    for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-      std::string parent = path.substr(0, slash);
-      if (!checked.insert(parent).second || entries_.count(parent) || image_has_directory(parent)) continue;
-      layer::Entry entry;
-      entry.path = parent;
-      entry.type = layer::EntryType::directory;
-      entry.mode = 0755;
+  // Walks up from each path and stops at a planned path, whose own parents
+  // its turn of the loop covers, or at one checked before.
+  std::set<std::string, std::less<>> checked;
+  std::vector<Planned> created;
+  for (const Planned& planned : planned_) {
+    std::string_view parent = planned.entry.path;
+    for (std::size_t slash = parent.rfind('/'); slash != std::string_view::npos; slash = parent.rfind('/')) {
+      parent = parent.substr(0, slash);
+      if (index_.find(parent) != index_.end() || !checked.emplace(parent).second) break;
+      if (image_has_directory(parent)) continue;
+      Planned directory;
+      directory.entry.path = std::string(parent);
+      directory.entry.type = layer::EntryType::directory;
+      directory.entry.mode = 0755;
       if (request_.owner) {
-        entry.uid = request_.owner->uid;
-        entry.gid = request_.owner->gid;
+        directory.entry.uid = request_.owner->uid;
+        directory.entry.gid = request_.owner->gid;
       }
-      entries_[parent] = std::move(entry);
-      origins_[parent] = "";
+      created.push_back(std::move(directory));
     }
+  }
+  for (Planned& directory : created) {
+    planned_.push_back(std::move(directory));
+    index_.insert(planned_.size() - 1);
   }
 }
 
-void Planner::link_hardlinks(CopyPlan& plan) const {
+void Planner::link_hardlinks(CopyPlan& plan, const std::vector<const FileInfo*>& infos) const {
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> first_name;
   for (std::size_t i = 0; i < plan.entries.size(); ++i) {
     layer::Entry& entry = plan.entries[i];
-    auto info = infos_.find(entry.path);
-    if (entry.type != layer::EntryType::regular || info == infos_.end()) continue;
-    if (info->second.nlink < 2 || info->second.inode == 0) continue;
-    auto [it, inserted] = first_name.emplace(std::pair(info->second.device, info->second.inode), entry.path);
+    const FileInfo& info = *infos[i];
+    if (entry.type != layer::EntryType::regular || plan.origins[i].empty()) continue;
+    if (info.nlink < 2 || info.inode == 0) continue;
+    auto [it, inserted] = first_name.emplace(std::pair(info.device, info.inode), entry.path);
     if (inserted) continue;
     entry.type = layer::EntryType::hardlink;
     entry.link_target = it->second;
@@ -263,7 +345,7 @@ void Planner::link_hardlinks(CopyPlan& plan) const {
   }
 }
 
-void Planner::hash_contents(CopyPlan& plan) {
+void Planner::hash_contents(CopyPlan& plan, const std::vector<const FileInfo*>& infos) {
   std::vector<std::size_t> regular;
   for (std::size_t i = 0; i < plan.entries.size(); ++i)
     if (plan.entries[i].type == layer::EntryType::regular) regular.push_back(i);
@@ -271,7 +353,8 @@ void Planner::hash_contents(CopyPlan& plan) {
   std::vector<ContentInfo> contents(regular.size());
   parallel_for(regular.size(), [&](std::size_t k) {
     std::size_t i = regular[k];
-    contents[k] = tree_.content_info(plan.origins[i], infos_.at(plan.entries[i].path));
+    tree_.attach_content(plan.origins[i], plan.entries[i]);
+    contents[k] = tree_.content_info(plan.origins[i], *infos[i]);
   });
 
   plan.content_digests.assign(plan.entries.size(), "");
@@ -308,18 +391,27 @@ void Planner::guard_secrets(CopyPlan& plan) const {
 
 CopyPlan Planner::finish() {
   // The layer writer's order: parents first, then byte order within a
-  // directory, so "first name" of a hardlink agrees with the tar.
-  std::vector<std::string> paths;
-  for (const auto& [path, entry] : entries_) paths.push_back(path);
-  std::sort(paths.begin(), paths.end(), layer::path_before);
+  // directory, so "first name" of a hardlink agrees with the tar. A walk of
+  // one directory source already emits that order, so the sort is skipped.
+  std::vector<std::size_t> order(planned_.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  auto before = [this](std::size_t a, std::size_t b) {
+    return layer::path_before(planned_[a].entry.path, planned_[b].entry.path);
+  };
+  if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
 
   CopyPlan plan;
-  for (const std::string& path : paths) {
-    plan.origins.push_back(origins_[path]);
-    plan.entries.push_back(std::move(entries_[path]));
+  plan.entries.reserve(order.size());
+  plan.origins.reserve(order.size());
+  std::vector<const FileInfo*> infos;
+  infos.reserve(order.size());
+  for (std::size_t i : order) {
+    plan.entries.push_back(std::move(planned_[i].entry));
+    plan.origins.push_back(std::move(planned_[i].origin));
+    infos.push_back(&planned_[i].info);
   }
-  link_hardlinks(plan);
-  hash_contents(plan);
+  link_hardlinks(plan, infos);
+  hash_contents(plan, infos);
   guard_secrets(plan);
   plan.input_hash = hash_copy_inputs(plan);
   return plan;
@@ -356,9 +448,11 @@ void parallel_for(std::size_t count, const std::function<void(std::size_t)>& wor
 }
 
 Digest hash_copy_inputs(const CopyPlan& plan) {
-  // Plain appends into one buffer: this runs once per file on every build,
-  // and a stream per field cost more than the rest of a warm plan.
+  // Plain appends into one buffer, hashed in batches, because this runs once
+  // per file on every build and a stream per field, or a hash update per
+  // entry, cost more than the rest of a warm plan.
   std::string record;
+  record.reserve(1 << 16);
   auto number = [&record](std::uint64_t value) {
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
@@ -374,7 +468,6 @@ Digest hash_copy_inputs(const CopyPlan& plan) {
   hash.update("imgbuild copy inputs 1\n");
   for (std::size_t i = 0; i < plan.entries.size(); ++i) {
     const layer::Entry& entry = plan.entries[i];
-    record.clear();
     field(entry.path);
     field(i < plan.origins.size() ? plan.origins[i] : "");
     for (std::uint64_t value : {std::uint64_t(entry.type), std::uint64_t(entry.mode), std::uint64_t(entry.uid),
@@ -388,8 +481,12 @@ Digest hash_copy_inputs(const CopyPlan& plan) {
     }
     field(i < plan.content_digests.size() ? plan.content_digests[i] : "");
     record.push_back('\n');
-    hash.update(record);
+    if (record.size() >= (1 << 16) - 4096) {
+      hash.update(record);
+      record.clear();
+    }
   }
+  hash.update(record);
   return hash.finish();
 }
 

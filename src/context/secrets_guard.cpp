@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "imgbuild/context/secrets_guard.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "imgbuild/util/error.hpp"
@@ -30,10 +31,7 @@ bool is_ssh_key_name(std::string_view name) {
   return false;
 }
 
-std::optional<std::string> reason_for_name(const std::vector<std::string>& parts) {
-  const std::string& name = parts.back();
-  std::string_view parent = parts.size() > 1 ? std::string_view(parts[parts.size() - 2]) : "";
-
+std::optional<std::string> reason_for_name(std::string_view name, std::string_view parent) {
   if (is_env_file(name)) return "environment file";
   if (is_ssh_key_name(name)) return "SSH private key";
   if (name.ends_with(".key")) return "TLS private key";
@@ -61,19 +59,26 @@ std::optional<std::string> reason_for_content(std::string_view name, std::string
 }  // namespace
 
 std::optional<SecretFinding> check_secret_name(std::string_view path, const SourceTree& tree) {
-  std::vector<std::string> parts = split(path, '/');
-  if (path.empty() || parts.empty()) return std::nullopt;
+  if (path.empty()) return std::nullopt;
 
-  // Whole directories first, so `.git/config` reports `.git` once.
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    std::span<const std::string> prefix(parts.data(), i + 1);
-    if (parts[i] == ".git") return SecretFinding{join(prefix, "/"), "git repository data"};
-    if (parts[i] == ".azure") return SecretFinding{join(prefix, "/"), "Azure CLI credentials"};
+  // Whole directories first, so `.git/config` reports `.git` once. Views
+  // into `path` keep this free of allocations, because it runs for every
+  // copied file.
+  std::string_view parent;
+  std::string_view name;
+  for (std::size_t start = 0; start <= path.size();) {
+    std::size_t end = std::min(path.find('/', start), path.size());
+    std::string_view part = path.substr(start, end - start);
+    if (part == ".git") return SecretFinding{std::string(path.substr(0, end)), "git repository data"};
+    if (part == ".azure") return SecretFinding{std::string(path.substr(0, end)), "Azure CLI credentials"};
+    parent = name;
+    name = part;
+    start = end + 1;
   }
 
-  if (std::optional<std::string> reason = reason_for_name(parts)) return SecretFinding{std::string(path), *reason};
+  if (std::optional<std::string> reason = reason_for_name(name, parent))
+    return SecretFinding{std::string(path), *reason};
 
-  const std::string& name = parts.back();
   if (name == ".npmrc" || name == ".pypirc") {
     std::optional<FileInfo> info = tree.entry(path);
     if (info && info->type == layer::EntryType::regular) {

@@ -255,3 +255,24 @@ TEST_CASE("context: copy rejects excluded literal sources", "[context]") {
   CHECK_THROWS_WITH(plan(dir.path(), copy({"secret.txt"}, "/x")),
                     Catch::StartsWith("copy source 'secret.txt' is excluded by the ignore file"));
 }
+
+TEST_CASE("context: copy later source replaces earlier path", "[context]") {
+  TempDir dir("ctx-replace-");
+  test::write(dir / "one/conf/app.ini", "from one\n");
+  test::write(dir / "one/one.txt", "1");
+  test::write(dir / "two/conf/app.ini", "from two, longer\n");
+  test::write(dir / "two/a.txt", "2");
+
+  CopyPlan result = plan(dir.path(), copy({"one", "two"}, "/srv/"));
+  CHECK(test::listing(result) == std::vector<std::string>{
+                                     "d 0755 0:0 srv",
+                                     "f 0644 0:0 1 srv/a.txt",
+                                     "d 0755 0:0 srv/conf",
+                                     "f 0644 0:0 17 srv/conf/app.ini",
+                                     "f 0644 0:0 1 srv/one.txt",
+                                 });
+  REQUIRE(result.origins.size() == 5);
+  CHECK(result.origins[3] == "two/conf/app.ini");
+  CHECK(result.content_digests[3] == sha256_of("from two, longer\n").str());
+  CHECK(result.entries[3].source == dir / "two/conf/app.ini");
+}
