@@ -21,22 +21,67 @@
 namespace imgbuild::context {
 namespace {
 
-// Bump the version when the record layout or the meaning of a field changes;
-// an older file is then dropped and rebuilt. Version 1 had no checksum.
+// Bump the version when the layout or the meaning of a field changes, so an
+// older file is dropped and rebuilt. Version 1 had no checksum, and version 2
+// no slot table.
 //
-// Layout: the header line, the byte order mark (u32), the record count (u64),
-// the records, then the CRC-32 (u32) of everything before it. A record is
-// the path (u32 length and bytes), then size, mtime, inode, ctime and hash
-// time (64 bits each) and the private-key flag (u8). The digest follows as 64
-// hex characters, then the xattr count (u32) and each name and value as u32
-// length and bytes.
-constexpr std::string_view file_header = "imgbuild-statcache 2\n";
+// Layout: the header line, the byte order mark (u32), the slot count (u64, a
+// power of two), the record count (u64), the slot table, the records, then
+// the CRC-32 (u32) of everything before it. A slot is the file offset of a
+// record (u64), or 0 when empty. A record sits in the slot its path hashes
+// to (FNV-1a, 64 bits), or in the next free one after it. A record is the
+// path (u32 length and bytes), then size, mtime, inode, ctime and hash time
+// (64 bits each) and the private-key flag (u8). The raw 32-byte SHA-256
+// follows, then the xattr count (u32) and each name and value as u32 length
+// and bytes.
+constexpr std::string_view file_header = "imgbuild-statcache 3\n";
 constexpr std::string_view file_name = "stat-cache.bin";
 constexpr std::string_view lock_name = "stat-cache.lock";
 // Written after the header in host byte order, so a file from a machine of
 // the other byte order reads it swapped and is dropped.
 constexpr std::uint32_t byte_order_mark = 0x01020304;
-constexpr std::size_t digest_hex_size = 64;
+constexpr std::size_t digest_size = 32;
+// Size of the header line, byte order mark and the two counts.
+constexpr std::size_t table_at = file_header.size() + 4 + 8 + 8;
+
+// Hashes a path to its first slot. FNV-1a, because the file outlives the
+// process and std::hash may differ between library versions.
+std::uint64_t slot_hash(std::string_view path) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (char c : path) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+// Converts 64 hex digits to 32 bytes. Returns false on any other text.
+bool hex_to_bytes(std::string_view hex, char* bytes) {
+  if (hex.size() != 2 * digest_size) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < digest_size; ++i) {
+    int high = nibble(hex[2 * i]);
+    int low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    bytes[i] = static_cast<char>(high << 4 | low);
+  }
+  return true;
+}
+
+std::string bytes_to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex(2 * bytes.size(), '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto byte = static_cast<unsigned char>(bytes[i]);
+    hex[2 * i] = digits[byte >> 4];
+    hex[2 * i + 1] = digits[byte & 15];
+  }
+  return hex;
+}
 
 // CRC-32 of the file body. It catches damaged or cut files at memory speed,
 // where a SHA-256 would add milliseconds to every build. The cache guards no
@@ -79,7 +124,7 @@ struct Reader {
 };
 
 // Reads a whole file in one buffer sized by fstat and returns its stat
-// result; returns nothing when the file does not exist.
+// result, or nothing when the file does not exist.
 std::optional<struct stat> read_whole_file(const std::filesystem::path& path, std::string& data) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) return std::nullopt;
@@ -175,7 +220,7 @@ StatCache::StatCache(std::filesystem::path directory, std::int64_t racy_window_n
     : file_(std::move(directory) / file_name), racy_window_ns_(racy_window_ns) {
   // A damaged or outdated file is replaced on the next save even when no
   // record changes.
-  if (!read_into(loaded_, loaded_version_)) dirty_ = loaded_version_.has_value();
+  if (!read(loaded_, loaded_version_)) dirty_ = loaded_version_.has_value();
 }
 
 StatCache::~StatCache() = default;
@@ -185,12 +230,12 @@ StatCache::FileVersion StatCache::version_of(const struct stat& st) {
           st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec};
 }
 
-bool StatCache::read_into(Table& table, std::optional<FileVersion>& version) const {
-  std::string data;
-  std::optional<struct stat> st = read_whole_file(file_, data);
+bool StatCache::read(LoadedFile& file, std::optional<FileVersion>& version) const {
+  LoadedFile result;
+  std::optional<struct stat> st = read_whole_file(file_, result.data);
   version = st ? std::optional(version_of(*st)) : std::nullopt;
   if (!st) return false;
-  std::string_view view = data;
+  std::string_view view = result.data;
   if (!view.starts_with(file_header)) {
     log::debug(cat("stat cache ", quote(file_.string()), " has another format version; starting a new one"));
     return false;
@@ -199,7 +244,7 @@ bool StatCache::read_into(Table& table, std::optional<FileVersion>& version) con
     log::warn(cat("stat cache ", quote(file_.string()), " is invalid (", why, "), so every file is hashed again"));
     return false;
   };
-  if (view.size() < file_header.size() + sizeof(std::uint32_t)) return damaged("too short");
+  if (view.size() < table_at + sizeof(std::uint32_t)) return damaged("too short");
   std::string_view body = view.substr(0, view.size() - sizeof(std::uint32_t));
   std::uint32_t stored_checksum = 0;
   std::memcpy(&stored_checksum, view.data() + body.size(), sizeof stored_checksum);
@@ -207,30 +252,75 @@ bool StatCache::read_into(Table& table, std::optional<FileVersion>& version) con
 
   Reader reader{body.substr(file_header.size())};
   if (reader.get<std::uint32_t>() != byte_order_mark) return damaged("written with another byte order");
-  auto count = reader.get<std::uint64_t>();
-  Table records;
-  records.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count, body.size() / 64)));
-  for (std::uint64_t i = 0; i < count && reader.ok; ++i) {
-    std::string_view path = reader.bytes(reader.get<std::uint32_t>());
-    Record record{};
-    record.size = reader.get<std::uint64_t>();
-    record.mtime_ns = reader.get<std::int64_t>();
-    record.inode = reader.get<std::uint64_t>();
-    record.ctime_ns = reader.get<std::int64_t>();
-    record.hashed_at_ns = reader.get<std::int64_t>();
-    record.content.private_key_header = reader.get<std::uint8_t>() != 0;
-    record.content.digest.hex = std::string(reader.bytes(digest_hex_size));
-    auto xattr_count = reader.get<std::uint32_t>();
-    for (std::uint32_t k = 0; k < xattr_count && reader.ok; ++k) {
-      std::string name(reader.bytes(reader.get<std::uint32_t>()));
-      std::string value(reader.bytes(reader.get<std::uint32_t>()));
-      record.content.xattrs.emplace(std::move(name), std::move(value));
-    }
-    if (reader.ok) records.emplace(path, std::move(record));
-  }
-  if (!reader.ok || !reader.data.empty()) return damaged("records do not match the record count");
-  table = std::move(records);
+  result.slot_count = reader.get<std::uint64_t>();
+  result.record_count = reader.get<std::uint64_t>();
+  result.slots_at = table_at;
+  bool power_of_two = result.slot_count != 0 && (result.slot_count & (result.slot_count - 1)) == 0;
+  if (!power_of_two || result.record_count >= result.slot_count ||
+      result.slot_count > (body.size() - table_at) / sizeof(std::uint64_t))
+    return damaged("invalid slot table");
+  // Records are parsed on lookup, with bounds checks, so a record that does
+  // not fit reads as missing.
+  file = std::move(result);
   return true;
+}
+
+bool StatCache::parse_record(std::string_view data, std::uint64_t offset, std::string_view& path, Record& record) {
+  if (offset >= data.size()) return false;
+  Reader reader{data.substr(offset)};
+  path = reader.bytes(reader.get<std::uint32_t>());
+  record.size = reader.get<std::uint64_t>();
+  record.mtime_ns = reader.get<std::int64_t>();
+  record.inode = reader.get<std::uint64_t>();
+  record.ctime_ns = reader.get<std::int64_t>();
+  record.hashed_at_ns = reader.get<std::int64_t>();
+  record.content.private_key_header = reader.get<std::uint8_t>() != 0;
+  record.content.digest.hex = bytes_to_hex(reader.bytes(digest_size));
+  auto xattr_count = reader.get<std::uint32_t>();
+  for (std::uint32_t k = 0; k < xattr_count && reader.ok; ++k) {
+    std::string name(reader.bytes(reader.get<std::uint32_t>()));
+    std::string value(reader.bytes(reader.get<std::uint32_t>()));
+    record.content.xattrs.emplace(std::move(name), std::move(value));
+  }
+  return reader.ok;
+}
+
+std::optional<StatCache::Record> StatCache::lookup(const LoadedFile& file, std::string_view path) {
+  if (file.slot_count == 0) return std::nullopt;
+  std::string_view data = file.data;
+  std::uint64_t mask = file.slot_count - 1;
+  // The load factor stays at or below one half, so a search ends at an
+  // empty slot after a few probes. The bound guards against a damaged table.
+  for (std::uint64_t probe = 0, slot = slot_hash(path) & mask; probe < file.slot_count;
+       ++probe, slot = (slot + 1) & mask) {
+    std::uint64_t offset = 0;
+    std::memcpy(&offset, data.data() + file.slots_at + slot * sizeof offset, sizeof offset);
+    if (offset == 0) return std::nullopt;
+
+    // Compare the path before parsing the rest.
+    std::uint32_t length = 0;
+    if (offset > data.size() - sizeof length) return std::nullopt;
+    std::memcpy(&length, data.data() + offset, sizeof length);
+    if (data.substr(offset + sizeof length, length) != path) continue;
+
+    std::string_view stored_path;
+    Record record{};
+    if (!parse_record(data, offset, stored_path, record)) return std::nullopt;
+    return record;
+  }
+  return std::nullopt;
+}
+
+void StatCache::collect(const LoadedFile& file, Table& table) {
+  std::string_view data = file.data;
+  for (std::uint64_t slot = 0; slot < file.slot_count; ++slot) {
+    std::uint64_t offset = 0;
+    std::memcpy(&offset, data.data() + file.slots_at + slot * sizeof offset, sizeof offset);
+    std::string_view path;
+    Record record{};
+    if (offset != 0 && parse_record(data, offset, path, record))
+      table.insert_or_assign(std::string(path), std::move(record));
+  }
 }
 
 bool StatCache::trusted(const Record& record, const FileIdentity& identity) const {
@@ -240,9 +330,9 @@ bool StatCache::trusted(const Record& record, const FileIdentity& identity) cons
 }
 
 std::optional<ContentInfo> StatCache::find(const FileIdentity& identity) const {
-  if (auto it = loaded_.find(identity.host_path); it != loaded_.end() && trusted(it->second, identity)) {
+  if (std::optional<Record> record = lookup(loaded_, identity.host_path); record && trusted(*record, identity)) {
     ++hits_;
-    return it->second.content;
+    return std::move(record->content);
   }
   {
     std::lock_guard lock(mutex_);
@@ -264,10 +354,56 @@ void StatCache::put(const FileIdentity& identity, const ContentInfo& content, st
 
 std::size_t StatCache::size() const {
   std::lock_guard lock(mutex_);
-  std::size_t count = loaded_.size();
+  std::size_t count = loaded_.record_count;
   for (const auto& [path, record] : fresh_)
-    if (!loaded_.contains(path)) ++count;
+    if (!lookup(loaded_, path)) ++count;
   return count;
+}
+
+std::string StatCache::encode(const Table& table) {
+  std::uint64_t slot_count = 16;
+  while (slot_count < 2 * table.size()) slot_count *= 2;
+
+  std::string records;
+  records.reserve(table.size() * 120);
+  std::vector<std::uint64_t> slots(slot_count, 0);
+  std::uint64_t records_at = table_at + slot_count * sizeof(std::uint64_t);
+  std::uint64_t count = 0;
+  char digest[digest_size];
+  for (const auto& [path, record] : table) {
+    if (!hex_to_bytes(record.content.digest.hex, digest)) continue;  // never produced by hash_host_file
+    std::uint64_t slot = slot_hash(path) & (slot_count - 1);
+    while (slots[slot] != 0) slot = (slot + 1) & (slot_count - 1);
+    slots[slot] = records_at + records.size();
+    ++count;
+
+    put_raw(records, static_cast<std::uint32_t>(path.size()));
+    records.append(path);
+    put_raw(records, record.size);
+    put_raw(records, record.mtime_ns);
+    put_raw(records, record.inode);
+    put_raw(records, record.ctime_ns);
+    put_raw(records, record.hashed_at_ns);
+    put_raw(records, static_cast<std::uint8_t>(record.content.private_key_header ? 1 : 0));
+    records.append(digest, digest_size);
+    put_raw(records, static_cast<std::uint32_t>(record.content.xattrs.size()));
+    for (const auto& [name, value] : record.content.xattrs) {
+      put_raw(records, static_cast<std::uint32_t>(name.size()));
+      records.append(name);
+      put_raw(records, static_cast<std::uint32_t>(value.size()));
+      records.append(value);
+    }
+  }
+
+  std::string out(file_header);
+  out.reserve(records_at + records.size() + sizeof(std::uint32_t));
+  put_raw(out, byte_order_mark);
+  put_raw(out, slot_count);
+  put_raw(out, count);
+  out.append(reinterpret_cast<const char*>(slots.data()), slots.size() * sizeof(std::uint64_t));
+  out.append(records);
+  put_raw(out, checksum_of(out));
+  return out;
 }
 
 void StatCache::save() {
@@ -279,43 +415,16 @@ void StatCache::save() {
   // Another build may have saved since this one loaded. Its file contains
   // everything this one loaded or newer, so it is the base, and the records
   // hashed here go on top.
-  Table merged = loaded_;
+  Table merged;
   struct stat st{};
   bool replaced = ::stat(file_.c_str(), &st) == 0 && (!loaded_version_ || version_of(st) != *loaded_version_);
+  LoadedFile saved;
   std::optional<FileVersion> saved_version;
-  if (replaced && !read_into(merged, saved_version)) merged = loaded_;
+  collect(replaced && read(saved, saved_version) ? saved : loaded_, merged);
   for (const auto& [path, record] : fresh_) merged.insert_or_assign(path, record);
 
-  std::string out(file_header);
-  out.reserve(file_header.size() + merged.size() * 160);
-  put_raw(out, byte_order_mark);
-  std::size_t count_at = out.size();
-  put_raw(out, std::uint64_t{0});
-  std::uint64_t count = 0;
-  for (const auto& [path, record] : merged) {
-    if (record.content.digest.hex.size() != digest_hex_size) continue;  // the reader expects fixed-size digests
-    put_raw(out, static_cast<std::uint32_t>(path.size()));
-    out.append(path);
-    put_raw(out, record.size);
-    put_raw(out, record.mtime_ns);
-    put_raw(out, record.inode);
-    put_raw(out, record.ctime_ns);
-    put_raw(out, record.hashed_at_ns);
-    put_raw(out, static_cast<std::uint8_t>(record.content.private_key_header ? 1 : 0));
-    out.append(record.content.digest.hex);
-    put_raw(out, static_cast<std::uint32_t>(record.content.xattrs.size()));
-    for (const auto& [name, value] : record.content.xattrs) {
-      put_raw(out, static_cast<std::uint32_t>(name.size()));
-      out.append(name);
-      put_raw(out, static_cast<std::uint32_t>(value.size()));
-      out.append(value);
-    }
-    ++count;
-  }
-  std::memcpy(out.data() + count_at, &count, sizeof count);
-  put_raw(out, checksum_of(out));
   // TODO: records of deleted files stay until the cache directory is removed.
-  write_file_atomic(file_, out, 0600);
+  write_file_atomic(file_, encode(merged), 0600);
   dirty_ = false;
 }
 

@@ -155,7 +155,7 @@ TEST_CASE("context: stat cache distrusts fresh files", "[context]") {
 
 TEST_CASE("context: stat cache survives a truncated file", "[context]") {
   TempDir dir("ctx-statcache-bad-");
-  test::write(dir / "statcache/stat-cache.bin", "imgbuild-statcache 2\n\x05");
+  test::write(dir / "statcache/stat-cache.bin", "imgbuild-statcache 3\n\x05");
   context::StatCache cache(dir / "statcache");
   CHECK(cache.size() == 0);
   test::write(dir / "statcache/stat-cache.bin", "something else");
@@ -177,21 +177,25 @@ TEST_CASE("context: stat cache drops damaged files whole", "[context]") {
   const std::string good = read_file(cache_file);
   REQUIRE(context::StatCache(cache_dir, 0).size() == 2);
 
-  // Each record stores its digest as hex. Changing one character there would
-  // give a wrong key if the record were read.
-  std::size_t digest_at = good.find(sha256_of("first file").hex);
+  // Each record stores the raw SHA-256 of its file. Changing one bit there
+  // would give a wrong key if the record were read.
+  std::string digest_hex = sha256_of("first file").hex;
+  std::string digest_bytes;
+  for (std::size_t i = 0; i < digest_hex.size(); i += 2)
+    digest_bytes.push_back(static_cast<char>(std::stoi(digest_hex.substr(i, 2), nullptr, 16)));
+  std::size_t digest_at = good.find(digest_bytes);
   REQUIRE(digest_at != std::string::npos);
   std::string wrong_digest = good;
-  wrong_digest[digest_at] = wrong_digest[digest_at] == '0' ? '1' : '0';
+  wrong_digest[digest_at] = static_cast<char>(wrong_digest[digest_at] ^ 1);
   std::string old_version = good;
-  old_version.replace(0, std::string_view("imgbuild-statcache 2").size(), "imgbuild-statcache 1");
+  old_version.replace(0, std::string_view("imgbuild-statcache 3").size(), "imgbuild-statcache 2");
 
   const std::map<std::string, std::string> damaged = {
       {"changed digest", wrong_digest},
       {"cut short", good.substr(0, good.size() - 3)},
       {"trailing byte", good + "x"},
-      {"header only", "imgbuild-statcache 2\n"},
-      {"version 1", old_version},
+      {"header only", "imgbuild-statcache 3\n"},
+      {"version 2", old_version},
   };
   for (const auto& [name, bytes] : damaged) {
     INFO(name);
@@ -208,11 +212,11 @@ TEST_CASE("context: stat cache drops damaged files whole", "[context]") {
 TEST_CASE("context: stat cache rewrites a damaged file unchanged", "[context]") {
   TempDir dir("ctx-statcache-rewrite-");
   fs::path cache_file = dir / "statcache/stat-cache.bin";
-  test::write(cache_file, "imgbuild-statcache 2\ngarbage");
+  test::write(cache_file, "imgbuild-statcache 3\ngarbage");
   context::StatCache cache(dir / "statcache");
   cache.save();
   std::string rewritten = read_file(cache_file);
-  CHECK(rewritten.starts_with("imgbuild-statcache 2\n"));
+  CHECK(rewritten.starts_with("imgbuild-statcache 3\n"));
   CHECK(rewritten.find("garbage") == std::string::npos);
   CHECK(context::StatCache(dir / "statcache").size() == 0);
 }
@@ -240,6 +244,25 @@ TEST_CASE("context: stat cache keeps records of two builds", "[context]") {
   CHECK(plan(dir / "two", copy(".", "/d/"), merged).input_hash == two);
   CHECK(merged->hits() == 5);
   CHECK(merged->misses() == 0);
+}
+
+TEST_CASE("context: stat cache finds many records", "[context]") {
+  TempDir dir("ctx-statcache-many-");
+  for (int i = 0; i < 300; ++i)
+    test::write(dir / "ctx" / std::to_string(i % 7) / std::to_string(i), std::string(i % 13, 'x'));
+  fs::path cache_dir = dir / "statcache";
+  Digest cold;
+  {
+    auto cache = std::make_shared<context::StatCache>(cache_dir, 0);
+    cold = plan(dir / "ctx", copy(".", "/d/"), cache).input_hash;
+    CHECK(cache->misses() == 300);
+    cache->save();
+  }
+  auto cache = std::make_shared<context::StatCache>(cache_dir, 0);
+  CHECK(cache->size() == 300);
+  CHECK(plan(dir / "ctx", copy(".", "/d/"), cache).input_hash == cold);
+  CHECK(cache->hits() == 300);
+  CHECK(cache->misses() == 0);
 }
 
 TEST_CASE("context: stat cache keeps xattrs of hits", "[context]") {

@@ -32,8 +32,10 @@ FileIdentity identity_of(std::string host_path, const FileInfo& info);
 
 // Content hashes and xattrs of host files keyed by FileIdentity, kept in one file under
 // the directory it is given (the build passes `store.root()/"statcache"`).
-// Loaded once on construction, written by `save`. Thread-safe: lookups of
-// loaded records take no lock, so hashing threads do not queue on a hit.
+// Read once on construction, written by `save`. The file is a hash table
+// keyed by host path, searched in place, so loading parses no record.
+// Thread-safe: lookups in the loaded file take no lock, so hashing threads
+// do not queue on a hit.
 //
 // A record whose file changed less than `racy_window` before it was hashed
 // is not trusted: a write in the same timestamp tick would leave size, mtime
@@ -89,15 +91,31 @@ class StatCache {
   };
   using Table = std::unordered_map<std::string, Record, PathHash, std::equal_to<>>;
 
+  // A cache file as read: its bytes and the place of its slot table.
+  struct LoadedFile {
+    std::string data;
+    std::uint64_t slot_count = 0;  // a power of two, or 0 when nothing was loaded
+    std::uint64_t record_count = 0;
+    std::size_t slots_at = 0;      // offset of the slot table in `data`
+  };
+
   bool trusted(const Record& record, const FileIdentity& identity) const;
-  // Reads the cache file into `table` and sets `version` to the file read.
+  // Reads and checks the cache file and sets `version` to the file read.
   // Returns false when the file is missing, damaged or of another version.
-  bool read_into(Table& table, std::optional<FileVersion>& version) const;
+  bool read(LoadedFile& file, std::optional<FileVersion>& version) const;
+  // Returns the record of `path` in `file`, or nothing when it has none.
+  static std::optional<Record> lookup(const LoadedFile& file, std::string_view path);
+  // Parses the record at `offset` of `data`. Returns false when it does not fit.
+  static bool parse_record(std::string_view data, std::uint64_t offset, std::string_view& path, Record& record);
+  // Adds every record of `file` to `table`.
+  static void collect(const LoadedFile& file, Table& table);
+  // Serialises `table` in the file format.
+  static std::string encode(const Table& table);
 
   std::filesystem::path file_;
   std::int64_t racy_window_ns_;
   std::optional<FileVersion> loaded_version_;  // the file the constructor read, if any
-  Table loaded_;  // filled by the constructor, then never changed, so reads need no lock
+  LoadedFile loaded_;  // filled by the constructor, then never changed, so reads need no lock
   mutable std::mutex mutex_;
   Table fresh_;   // records `put` since loading, guarded by `mutex_`
   bool dirty_ = false;
