@@ -161,7 +161,7 @@ class Planner {
  public:
   Planner(const CopyRequest& request, const SourceTree& tree, const ImageQuery& image)
       : request_(request), tree_(tree), image_(image) {}
-  // The index refers to `planned_` of this object.
+  // The index refers to `entries_` of this object.
   Planner(const Planner&) = delete;
   Planner& operator=(const Planner&) = delete;
 
@@ -170,25 +170,18 @@ class Planner {
   CopyPlan finish();
 
  private:
-  // One entry with the tree path and metadata it was made from.
-  struct Planned {
-    layer::Entry entry;
-    std::string origin;  // "" for a created parent
-    FileInfo info;       // default for a created parent
-  };
-
-  // Hash and equality for a set of indices into `planned_` that is searched
+  // Hash and equality for a set of indices into `entries_` that is searched
   // by layer path, so the index stores no second copy of each path.
   struct IndexHash {
     using is_transparent = void;
-    const std::vector<Planned>* planned;
+    const std::vector<layer::Entry>* entries;
     std::size_t operator()(std::string_view path) const { return std::hash<std::string_view>{}(path); }
-    std::size_t operator()(std::size_t i) const { return (*this)((*planned)[i].entry.path); }
+    std::size_t operator()(std::size_t i) const { return (*this)((*entries)[i].path); }
   };
   struct IndexEqual {
     using is_transparent = void;
-    const std::vector<Planned>* planned;
-    std::string_view path(std::size_t i) const { return (*planned)[i].entry.path; }
+    const std::vector<layer::Entry>* entries;
+    std::string_view path(std::size_t i) const { return (*entries)[i].path; }
     bool operator()(std::size_t a, std::size_t b) const { return path(a) == path(b); }
     bool operator()(std::string_view a, std::size_t b) const { return a == path(b); }
     bool operator()(std::size_t a, std::string_view b) const { return path(a) == b; }
@@ -200,23 +193,31 @@ class Planner {
     image_path.append(path);
     return image_(image_path);
   }
-  void emit(const std::string& origin, const FileInfo& info, std::string target);
+  void emit(std::string origin, const FileInfo& info, std::string target);
+  void add_entry(layer::Entry entry, std::string origin, const FileInfo& info);
   void copy_directory_contents(const Listings& listings, const std::string& source, const std::string& target);
-  void link_hardlinks(CopyPlan& plan, const std::vector<const FileInfo*>& infos) const;
-  void hash_contents(CopyPlan& plan, const std::vector<const FileInfo*>& infos);
+  void sort_entries();
+  void link_hardlinks(CopyPlan& plan) const;
+  void hash_contents(CopyPlan& plan);
   void guard_secrets(CopyPlan& plan) const;
 
   const CopyRequest& request_;
   const SourceTree& tree_;
   const ImageQuery& image_;
-  std::vector<Planned> planned_;
-  // Indices into `planned_`, one per layer path. A later source replaces
+  // Planned entries with, at the same index, the tree path each was made
+  // from ("" for a created parent) and that path's metadata (default for a
+  // created parent). Three vectors, so `finish` can hand the first two to
+  // the plan without moving each element.
+  std::vector<layer::Entry> entries_;
+  std::vector<std::string> origins_;
+  std::vector<FileInfo> infos_;
+  // Indices into `entries_`, one per layer path. A later source replaces
   // the entry in place.
-  std::unordered_set<std::size_t, IndexHash, IndexEqual> index_{0, IndexHash{&planned_}, IndexEqual{&planned_}};
+  std::unordered_set<std::size_t, IndexHash, IndexEqual> index_{0, IndexHash{&entries_}, IndexEqual{&entries_}};
   std::set<std::string> key_headers_;  // origins whose content starts like a PEM private key
 };
 
-void Planner::emit(const std::string& origin, const FileInfo& info, std::string target) {
+void Planner::emit(std::string origin, const FileInfo& info, std::string target) {
   layer::Entry entry;
   entry.type = info.type;
   entry.mode = info.type == layer::EntryType::symlink ? 0777 : request_.mode.value_or(info.mode) & 07777;
@@ -236,14 +237,21 @@ void Planner::emit(const std::string& origin, const FileInfo& info, std::string 
   // hash, on the hashing threads (see hash_contents).
   if (info.type != layer::EntryType::regular) entry.xattrs = tree_.xattrs(origin);
 
-  auto found = index_.find(std::string_view(target));
   entry.path = std::move(target);
-  if (found != index_.end()) {
-    planned_[*found] = {std::move(entry), origin, info};
+  add_entry(std::move(entry), std::move(origin), info);
+}
+
+void Planner::add_entry(layer::Entry entry, std::string origin, const FileInfo& info) {
+  if (auto found = index_.find(std::string_view(entry.path)); found != index_.end()) {
+    entries_[*found] = std::move(entry);
+    origins_[*found] = std::move(origin);
+    infos_[*found] = info;
     return;
   }
-  planned_.push_back({std::move(entry), origin, info});
-  index_.insert(planned_.size() - 1);
+  entries_.push_back(std::move(entry));
+  origins_.push_back(std::move(origin));
+  infos_.push_back(info);
+  index_.insert(entries_.size() - 1);
 }
 
 // Walks the directories `scan_tree` listed, in the same order and with the
@@ -257,16 +265,16 @@ void Planner::copy_directory_contents(const Listings& listings, const std::strin
     bool excluded = tree_.excluded(child_source);
 
     if (info.type != layer::EntryType::directory) {
-      if (!excluded) emit(child_source, info, join_path(target, child.name));
+      if (!excluded) emit(std::move(child_source), info, join_path(target, child.name));
       continue;
     }
     if (excluded && !tree_.walk_below(child_source)) continue;
     std::string child_target = join_path(target, child.name);
-    std::size_t before = planned_.size();
+    std::size_t before = entries_.size();
     if (!excluded) emit(child_source, info, child_target);
     copy_directory_contents(listings, child_source, child_target);
     // An excluded directory appears only as the parent of re-included files.
-    if (excluded && planned_.size() > before) emit(child_source, info, child_target);
+    if (excluded && entries_.size() > before) emit(child_source, info, child_target);
   }
 }
 
@@ -289,9 +297,14 @@ void Planner::copy_source(const std::string& match, const Destination& destinati
     Listings listings = scan_tree(tree_, physical);
     std::size_t children = 0;
     for (const auto& [directory, listing] : listings) children += listing.size();
-    // Reserving once saves moving every entry about twice as the vector grows.
-    std::size_t needed = planned_.size() + children;
-    if (needed > planned_.capacity()) planned_.reserve(std::max(needed, 2 * planned_.capacity()));
+    // Reserving once saves moving every entry about twice as the vectors grow.
+    std::size_t needed = entries_.size() + children;
+    if (needed > entries_.capacity()) {
+      std::size_t capacity = std::max(needed, 2 * entries_.capacity());
+      entries_.reserve(capacity);
+      origins_.reserve(capacity);
+      infos_.reserve(capacity);
+    }
     index_.reserve(needed);
     copy_directory_contents(listings, physical, destination.path);
     return;
@@ -304,35 +317,32 @@ void Planner::add_parents() {
   // Walks up from each path and stops at a planned path, whose own parents
   // its turn of the loop covers, or at one checked before.
   std::set<std::string, std::less<>> checked;
-  std::vector<Planned> created;
-  for (const Planned& planned : planned_) {
-    std::string_view parent = planned.entry.path;
+  std::vector<layer::Entry> created;
+  for (const layer::Entry& planned : entries_) {
+    std::string_view parent = planned.path;
     for (std::size_t slash = parent.rfind('/'); slash != std::string_view::npos; slash = parent.rfind('/')) {
       parent = parent.substr(0, slash);
       if (index_.find(parent) != index_.end() || !checked.emplace(parent).second) break;
       if (image_has_directory(parent)) continue;
-      Planned directory;
-      directory.entry.path = std::string(parent);
-      directory.entry.type = layer::EntryType::directory;
-      directory.entry.mode = 0755;
+      layer::Entry directory;
+      directory.path = std::string(parent);
+      directory.type = layer::EntryType::directory;
+      directory.mode = 0755;
       if (request_.owner) {
-        directory.entry.uid = request_.owner->uid;
-        directory.entry.gid = request_.owner->gid;
+        directory.uid = request_.owner->uid;
+        directory.gid = request_.owner->gid;
       }
       created.push_back(std::move(directory));
     }
   }
-  for (Planned& directory : created) {
-    planned_.push_back(std::move(directory));
-    index_.insert(planned_.size() - 1);
-  }
+  for (layer::Entry& directory : created) add_entry(std::move(directory), "", FileInfo{});
 }
 
-void Planner::link_hardlinks(CopyPlan& plan, const std::vector<const FileInfo*>& infos) const {
+void Planner::link_hardlinks(CopyPlan& plan) const {
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> first_name;
   for (std::size_t i = 0; i < plan.entries.size(); ++i) {
     layer::Entry& entry = plan.entries[i];
-    const FileInfo& info = *infos[i];
+    const FileInfo& info = infos_[i];
     if (entry.type != layer::EntryType::regular || plan.origins[i].empty()) continue;
     if (info.nlink < 2 || info.inode == 0) continue;
     auto [it, inserted] = first_name.emplace(std::pair(info.device, info.inode), entry.path);
@@ -345,24 +355,26 @@ void Planner::link_hardlinks(CopyPlan& plan, const std::vector<const FileInfo*>&
   }
 }
 
-void Planner::hash_contents(CopyPlan& plan, const std::vector<const FileInfo*>& infos) {
+void Planner::hash_contents(CopyPlan& plan) {
   std::vector<std::size_t> regular;
   for (std::size_t i = 0; i < plan.entries.size(); ++i)
     if (plan.entries[i].type == layer::EntryType::regular) regular.push_back(i);
 
-  std::vector<ContentInfo> contents(regular.size());
+  // Each thread writes only the slots of its own entries: `char`, not
+  // `bool`, so neighbouring flags are separate bytes.
+  plan.content_digests.assign(plan.entries.size(), "");
+  std::vector<char> key_header(regular.size(), 0);
   parallel_for(regular.size(), [&](std::size_t k) {
     std::size_t i = regular[k];
     tree_.attach_content(plan.origins[i], plan.entries[i]);
-    contents[k] = tree_.content_info(plan.origins[i], *infos[i]);
+    ContentInfo content = tree_.content_info(plan.origins[i], infos_[i]);
+    plan.content_digests[i] = content.digest.str();
+    plan.entries[i].xattrs = std::move(content.xattrs);
+    key_header[k] = content.private_key_header;
   });
 
-  plan.content_digests.assign(plan.entries.size(), "");
-  for (std::size_t k = 0; k < regular.size(); ++k) {
-    plan.content_digests[regular[k]] = contents[k].digest.str();
-    plan.entries[regular[k]].xattrs = std::move(contents[k].xattrs);
-    if (contents[k].private_key_header) key_headers_.insert(plan.origins[regular[k]]);
-  }
+  for (std::size_t k = 0; k < regular.size(); ++k)
+    if (key_header[k]) key_headers_.insert(plan.origins[regular[k]]);
 }
 
 void Planner::guard_secrets(CopyPlan& plan) const {
@@ -389,29 +401,36 @@ void Planner::guard_secrets(CopyPlan& plan) const {
   reject_secrets(rejected, tree_.describe(), ignore_file);
 }
 
-CopyPlan Planner::finish() {
-  // The layer writer's order: parents first, then byte order within a
-  // directory, so "first name" of a hardlink agrees with the tar. A walk of
-  // one directory source already emits that order, so the sort is skipped.
-  std::vector<std::size_t> order(planned_.size());
+// Puts the entries in the layer writer's order: parents first, then byte
+// order within a directory, so "first name" of a hardlink agrees with the
+// tar. A walk of one directory source already emits that order, so then
+// nothing moves.
+void Planner::sort_entries() {
+  std::vector<std::size_t> order(entries_.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  auto before = [this](std::size_t a, std::size_t b) {
-    return layer::path_before(planned_[a].entry.path, planned_[b].entry.path);
-  };
-  if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
+  auto before = [this](std::size_t a, std::size_t b) { return layer::path_before(entries_[a].path, entries_[b].path); };
+  if (std::is_sorted(order.begin(), order.end(), before)) return;
+  std::sort(order.begin(), order.end(), before);
 
+  auto permute = [&order](auto& items) {
+    std::remove_reference_t<decltype(items)> sorted;
+    sorted.reserve(items.size());
+    for (std::size_t i : order) sorted.push_back(std::move(items[i]));
+    items = std::move(sorted);
+  };
+  permute(entries_);
+  permute(origins_);
+  permute(infos_);
+}
+
+CopyPlan Planner::finish() {
+  sort_entries();
   CopyPlan plan;
-  plan.entries.reserve(order.size());
-  plan.origins.reserve(order.size());
-  std::vector<const FileInfo*> infos;
-  infos.reserve(order.size());
-  for (std::size_t i : order) {
-    plan.entries.push_back(std::move(planned_[i].entry));
-    plan.origins.push_back(std::move(planned_[i].origin));
-    infos.push_back(&planned_[i].info);
-  }
-  link_hardlinks(plan, infos);
-  hash_contents(plan, infos);
+  plan.entries = std::move(entries_);
+  plan.origins = std::move(origins_);
+  index_.clear();  // it hashes entries_, which are gone, and nothing adds entries now
+  link_hardlinks(plan);
+  hash_contents(plan);
   guard_secrets(plan);
   plan.input_hash = hash_copy_inputs(plan);
   return plan;
