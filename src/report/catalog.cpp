@@ -54,20 +54,26 @@ void add_entry(detail::MergedTree& tree, const layer::Entry& entry, layer::Conte
 
 }  // namespace
 
-Filesystem read_layers(std::span<const fs::path> blobs) {
-  detail::MergedTree tree;
-  std::vector<std::uint64_t> tar_sizes;
-  for (std::size_t index = 0; index < blobs.size(); ++index) {
+namespace detail {
+
+void read_layers_into(MergedTree& tree, std::span<const fs::path> blobs, std::size_t first,
+                      const std::function<void(std::size_t)>& after_layer) {
+  for (std::size_t index = first; index < blobs.size(); ++index) {
     tree.begin_layer(static_cast<int>(index));
     layer::ReadResult read = layer::for_each_entry(
         blobs[index], [&](const layer::Entry& entry, layer::ContentReader& content) { add_entry(tree, entry, content); });
     tree.end_layer();
-    tar_sizes.push_back(read.uncompressed_size);
+    tree.record_tar_size(read.uncompressed_size);
+    if (after_layer) after_layer(index + 1);
   }
+}
 
-  Filesystem result = tree.finish();
-  result.layer_tar_sizes = std::move(tar_sizes);
-  return result;
+}  // namespace detail
+
+Filesystem read_layers(std::span<const fs::path> blobs) {
+  detail::MergedTree tree;
+  detail::read_layers_into(tree, blobs, 0, {});
+  return tree.finish();
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,24 @@
 
 namespace imgbuild::report::detail {
 
+// Everything the walk has gathered after some layers: enough to go on with
+// the next layer without reading the earlier ones again.
+struct TreeState {
+  std::map<std::string, FileRecord> files;
+  std::map<std::string, Overwrite> overwrites;
+  InterestingFiles interesting;
+  std::vector<Package> packages;
+  std::vector<std::uint64_t> layer_tar_sizes;
+};
+
 class MergedTree {
  public:
+  MergedTree() = default;
+  // Continues a walk from the state saved after its first layers.
+  explicit MergedTree(TreeState state) : state_(std::move(state)) {}
+  const TreeState& state() const { return state_; }
+  void record_tar_size(std::uint64_t size) { state_.layer_tar_sizes.push_back(size); }
+
   void begin_layer(int index);
 
   // Adds an entry of the current layer. `read_content` is called only for
@@ -38,12 +55,15 @@ class MergedTree {
   void record_overwrite(const std::string& path, const FileRecord& hidden);
   void forget_content(const std::string& path);
 
-  std::map<std::string, FileRecord> files_;
-  std::map<std::string, Overwrite> overwrites_;
-  InterestingFiles interesting_;
-  std::vector<Package> packages_;
+  TreeState state_;
   int layer_ = 0;
   bool catalogue_changed_ = false;
 };
+
+// Reads blobs[first], blobs[first + 1]... into `tree`, which already has the
+// state after the layers before `first`. Calls `after_layer` with the count of
+// layers read so far after each one.
+void read_layers_into(MergedTree& tree, std::span<const fs::path> blobs, std::size_t first,
+                      const std::function<void(std::size_t)>& after_layer);
 
 }  // namespace imgbuild::report::detail

@@ -9,6 +9,7 @@
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
 #include "report/json_forms.hpp"
+#include "report/merged_tree.hpp"
 #include "report/time.hpp"
 
 namespace imgbuild::report {
@@ -259,10 +260,24 @@ namespace {
 // reads a small JSON file instead of decompressing every layer again.
 constexpr const char* catalog_version = "imgbuild-catalog-1";
 
-fs::path catalog_path(const image::Image& image, const store::Store& store) {
+// After a layer at least this large the walk also leaves a checkpoint, the
+// state of the merged tree so far. An image that shares those lower layers,
+// as after a change to one application file, then reads only the layers
+// above them instead of inflating a base of a few hundred megabytes again.
+constexpr std::uint64_t checkpoint_min_blob = 4ull << 20;
+
+std::string chain_hex(const image::Image& image, std::size_t count) {
   std::string chain = catalog_version;
-  for (const image::Layer& layer : image.layers) chain += "\n" + layer.diff_id.str();
-  return store.root() / "catalog" / (sha256_of(chain).hex + ".json");
+  for (std::size_t i = 0; i < count; ++i) chain += "\n" + image.layers[i].diff_id.str();
+  return sha256_of(chain).hex;
+}
+
+fs::path catalog_path(const image::Image& image, const store::Store& store) {
+  return store.root() / "catalog" / (chain_hex(image, image.layers.size()) + ".json");
+}
+
+fs::path checkpoint_path(const image::Image& image, const store::Store& store, std::size_t count) {
+  return store.root() / "catalog" / (chain_hex(image, count) + ".state.json");
 }
 
 const char* kind_name(FileKind kind) {
@@ -284,9 +299,11 @@ FileKind parse_kind(const std::string& text) {
   return FileKind::other;
 }
 
+json files_json(const std::map<std::string, FileRecord>& files);
+std::map<std::string, FileRecord> files_from_json(const json& value);
+
 json filesystem_json(const Filesystem& filesystem) {
-  json files = json::object();
-  for (const auto& [path, record] : filesystem.files) files[path] = {kind_name(record.kind), record.size, record.layer};
+  json files = files_json(filesystem.files);
   json overwrites = json::array();
   for (const Overwrite& overwrite : filesystem.overwrites)
     overwrites.push_back({{"path", overwrite.path}, {"layers", overwrite.layers}, {"wasted", overwrite.wasted}});
@@ -302,9 +319,7 @@ json filesystem_json(const Filesystem& filesystem) {
 
 Filesystem filesystem_from_json(const json& value) {
   Filesystem filesystem;
-  for (const auto& [path, record] : value.at("files").items())
-    filesystem.files[path] = {parse_kind(record.at(0).get<std::string>()), record.at(1).get<std::uint64_t>(),
-                              record.at(2).get<int>()};
+  filesystem.files = files_from_json(value.at("files"));
   for (const auto& overwrite : value.at("overwrites"))
     filesystem.overwrites.push_back({overwrite.at("path").get<std::string>(),
                                      overwrite.at("layers").get<std::vector<int>>(),
@@ -316,18 +331,101 @@ Filesystem filesystem_from_json(const json& value) {
   return filesystem;
 }
 
-// Returns the cached catalogue, or nothing when it is missing or unreadable
-// (then it is simply rebuilt).
-std::optional<Filesystem> load_catalog(const fs::path& path) {
+json files_json(const std::map<std::string, FileRecord>& files) {
+  json out = json::object();
+  for (const auto& [path, record] : files) out[path] = {kind_name(record.kind), record.size, record.layer};
+  return out;
+}
+
+std::map<std::string, FileRecord> files_from_json(const json& value) {
+  std::map<std::string, FileRecord> files;
+  for (const auto& [path, record] : value.items())
+    files[path] = {parse_kind(record.at(0).get<std::string>()), record.at(1).get<std::uint64_t>(),
+                   record.at(2).get<int>()};
+  return files;
+}
+
+json state_json(const detail::TreeState& state) {
+  json overwrites = json::array();
+  for (const auto& [path, overwrite] : state.overwrites)
+    overwrites.push_back({{"path", path}, {"layers", overwrite.layers}, {"wasted", overwrite.wasted}});
+  json packages = json::array();
+  for (const Package& package : state.packages) packages.push_back(detail::package_json(package));
+  return {{"version", catalog_version},
+          {"files", files_json(state.files)},
+          {"overwrites", overwrites},
+          {"interesting", state.interesting},
+          {"packages", packages},
+          {"layer_tar_sizes", state.layer_tar_sizes}};
+}
+
+detail::TreeState state_from_json(const json& value) {
+  detail::TreeState state;
+  state.files = files_from_json(value.at("files"));
+  for (const auto& overwrite : value.at("overwrites")) {
+    std::string path = overwrite.at("path").get<std::string>();
+    state.overwrites[path] = {path, overwrite.at("layers").get<std::vector<int>>(),
+                              overwrite.at("wasted").get<std::uint64_t>()};
+  }
+  state.interesting = value.at("interesting").get<detail::InterestingFiles>();
+  for (const auto& package : value.at("packages")) state.packages.push_back(read_package(package));
+  state.layer_tar_sizes = value.at("layer_tar_sizes").get<std::vector<std::uint64_t>>();
+  return state;
+}
+
+// Returns a cached catalogue or checkpoint, or nothing when it is missing,
+// unreadable or of another version (then it is simply rebuilt).
+std::optional<json> load_json(const fs::path& path) {
   std::error_code error;
   if (!fs::exists(path, error)) return std::nullopt;
   try {
     json value = json::parse(read_file(path));
     if (value.value("version", "") != catalog_version) return std::nullopt;
-    return filesystem_from_json(value);
+    return value;
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::optional<Filesystem> load_catalog(const fs::path& path) {
+  std::optional<json> value = load_json(path);
+  if (!value) return std::nullopt;
+  try {
+    return filesystem_from_json(*value);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Starts from the deepest checkpoint below the top layer, reads the layers
+// above it and leaves new checkpoints after large layers.
+Filesystem walk_layers(const image::Image& image, const store::Store& store, std::span<const fs::path> blobs) {
+  detail::MergedTree tree;
+  std::size_t first = 0;
+  for (std::size_t count = blobs.size() - (blobs.empty() ? 0 : 1); count > 0 && first == 0; --count) {
+    std::optional<json> saved = load_json(checkpoint_path(image, store, count));
+    try {
+      if (saved) {
+        tree = detail::MergedTree(state_from_json(*saved));
+        first = count;
+      }
+    } catch (const std::exception&) {
+      // Unreadable: the walk below reads those layers and writes it again.
+    }
+  }
+
+  detail::read_layers_into(tree, blobs, first, [&](std::size_t count) {
+    if (count == blobs.size() || fs::file_size(blobs[count - 1]) < checkpoint_min_blob) return;
+    fs::path path = checkpoint_path(image, store, count);
+    try {
+      fs::create_directories(path.parent_path());
+      write_file_atomic(path, state_json(tree.state()).dump());
+    } catch (const nlohmann::json::exception&) {
+      // A catalogued file that is not UTF-8 cannot go into JSON; the next
+      // build reads these layers again.
+    }
+  });
+  return tree.finish();
 }
 
 Snapshot snapshot_of_filesystem(const image::Image& image, Filesystem filesystem,
@@ -368,7 +466,7 @@ Snapshot snapshot_of_image(const image::Image& image, const store::Store& store)
   fs::path cache = catalog_path(image, store);
   std::optional<Filesystem> filesystem = load_catalog(cache);
   if (!filesystem) {
-    filesystem = read_layers(blobs);
+    filesystem = walk_layers(image, store, blobs);
     fs::create_directories(cache.parent_path());
     write_file_atomic(cache, filesystem_json(*filesystem).dump());
   }

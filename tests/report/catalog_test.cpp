@@ -4,6 +4,7 @@
 #include "imgbuild/report/catalog.hpp"
 #include "imgbuild/report/compare.hpp"
 #include "imgbuild/report/snapshot.hpp"
+#include "imgbuild/store/store.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/process.hpp"
@@ -210,4 +211,64 @@ TEST_CASE("report: host dpkg database matches dpkg-query", "[report]") {
   std::sort(actual.begin(), actual.end());
   CHECK(expected.size() > 50);
   CHECK(actual == expected);
+}
+
+TEST_CASE("report: catalogue resumes above a large base", "[report]") {
+  TempDir dir;
+  // Random bytes keep the base blob above the checkpoint size after gzip.
+  std::string noise(5 << 20, '\0');
+  std::uint64_t state = 88172645463325252ull;
+  for (char& byte : noise) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    byte = static_cast<char>(state);
+  }
+  test::write_layer(dir / "base.tar.gz", {{"var/lib/dpkg/status", image_a_status}, {"opt/noise", noise}});
+  auto dist = [](const std::string& version) {
+    return std::vector<TarMember>{
+        {"opt/venv/lib/python3.11/site-packages/backend-" + version + ".dist-info/METADATA",
+         "Metadata-Version: 2.1\nName: backend\nVersion: " + version + "\n"},
+        {"opt/noise", "replaced"}};
+  };
+  test::write_layer(dir / "v1.tar.gz", dist("1.0"));
+  test::write_layer(dir / "v2.tar.gz", dist("2.0"));
+
+  store::Store store = store::Store::open(dir / "store");
+  std::vector<fs::path> first_blobs, second_blobs;
+  for (const char* name : {"base.tar.gz", "v1.tar.gz"}) first_blobs.push_back(store.blob_path(store.ingest_file(dir / name)));
+  for (const char* name : {"base.tar.gz", "v2.tar.gz"}) second_blobs.push_back(store.blob_path(store.ingest_file(dir / name)));
+  image::Image first = test::image_of("first", first_blobs, {});
+  image::Image second = test::image_of("second", second_blobs, {});
+
+  snapshot_of_image(first, store);
+  Snapshot expected = snapshot_of_layers(second, second_blobs);
+
+  // With the base blob gone, only the checkpoint can supply its files.
+  fs::remove(second_blobs[0]);
+  Snapshot resumed = snapshot_of_image(second, store);
+
+  CHECK(describe(resumed.packages) == std::vector<std::string>{"deb base-files 11.1+deb11u6 amd64 @0",
+                                                               "deb libc6 2.31-13+deb11u5 amd64 @0",
+                                                               "python backend 2.0 @1"});
+  CHECK(describe(resumed.packages) == describe(expected.packages));
+  CHECK(resumed.files.size() == expected.files.size());
+  CHECK(resumed.files.at("/opt/noise").layer == 1);
+  REQUIRE(resumed.overwrites.size() == 1);
+  CHECK(resumed.overwrites[0].path == "/opt/noise");
+  CHECK(resumed.overwrites[0].wasted == noise.size());
+  CHECK(resumed.layers[0].uncompressed_size == expected.layers[0].uncompressed_size);
+
+  // A damaged checkpoint is read around and written again.
+  store.ingest_file(dir / "base.tar.gz");
+  int damaged = 0;
+  for (const auto& entry : fs::directory_iterator(store.root() / "catalog"))
+    if (ends_with(entry.path().string(), ".state.json")) test::write(entry.path(), "{"), ++damaged;
+  CHECK(damaged == 1);
+  test::write_layer(dir / "v3.tar.gz", dist("3.0"));
+  std::vector<fs::path> third_blobs = {second_blobs[0], store.blob_path(store.ingest_file(dir / "v3.tar.gz"))};
+  Snapshot third = snapshot_of_image(test::image_of("third", third_blobs, {}), store);
+  CHECK(describe(third.packages).back() == "python backend 3.0 @1");
+  CHECK(third.files.size() == expected.files.size());
+  for (const auto& entry : fs::directory_iterator(store.root() / "catalog"))
+    if (ends_with(entry.path().string(), ".state.json"))
+      CHECK(nlohmann::json::parse(read_file(entry.path())).contains("interesting"));
 }
