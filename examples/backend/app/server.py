@@ -12,8 +12,9 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import backend_native
+
 from app import __version__
-from app import _checksum
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -24,7 +25,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {"status": "ok", "version": __version__})
         elif self.path.startswith("/api/v1/checksum/"):
             text = self.path[len("/api/v1/checksum/"):]
-            self.send_json(200, {"input": text, "adler32": _checksum.adler32(text.encode())})
+            self.send_json(200, {"input": text, "adler32": backend_native.adler32(text.encode())})
         else:
             self.send_json(404, {"error": "not found", "path": self.path})
 

@@ -23,6 +23,6 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_checksum", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "backend_native", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__checksum(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit_backend_native(void) { return PyModule_Create(&module); }
