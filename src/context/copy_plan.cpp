@@ -30,6 +30,12 @@ std::string join_path(std::string_view parent, std::string_view name) {
   return path.append(parent).append(1, '/').append(name);
 }
 
+// Returns the path without its last component, "" for a top-level name.
+std::string_view parent_of(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
 std::string_view basename_of(std::string_view path) {
   std::size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
@@ -195,6 +201,7 @@ class Planner {
   }
   void emit(std::string origin, const FileInfo& info, std::string target);
   void add_entry(layer::Entry entry, std::string origin, const FileInfo& info);
+  bool planned(std::string_view path) const;
   void copy_directory_contents(const Listings& listings, const std::string& source, const std::string& target);
   void sort_entries();
   void link_hardlinks(CopyPlan& plan) const;
@@ -211,9 +218,14 @@ class Planner {
   std::vector<layer::Entry> entries_;
   std::vector<std::string> origins_;
   std::vector<FileInfo> infos_;
-  // Indices into `entries_`, one per layer path. A later source replaces
-  // the entry in place.
+  // Indices into `entries_`, one per layer path, so a later source replaces
+  // an entry in place. Built when a second source is copied, because the
+  // entries of one source never share a path.
   std::unordered_set<std::size_t, IndexHash, IndexEqual> index_{0, IndexHash{&entries_}, IndexEqual{&entries_}};
+  bool indexed_ = false;
+  // Directories that must exist with all their ancestors: the destination of
+  // each directory source and the parent of each file target.
+  std::vector<std::string> anchors_;
   std::set<std::string> key_headers_;  // origins whose content starts like a PEM private key
 };
 
@@ -242,6 +254,12 @@ void Planner::emit(std::string origin, const FileInfo& info, std::string target)
 }
 
 void Planner::add_entry(layer::Entry entry, std::string origin, const FileInfo& info) {
+  if (!indexed_) {
+    entries_.push_back(std::move(entry));
+    origins_.push_back(std::move(origin));
+    infos_.push_back(info);
+    return;
+  }
   if (auto found = index_.find(std::string_view(entry.path)); found != index_.end()) {
     entries_[*found] = std::move(entry);
     origins_[*found] = std::move(origin);
@@ -252,6 +270,11 @@ void Planner::add_entry(layer::Entry entry, std::string origin, const FileInfo& 
   origins_.push_back(std::move(origin));
   infos_.push_back(info);
   index_.insert(entries_.size() - 1);
+}
+
+bool Planner::planned(std::string_view path) const {
+  if (indexed_) return index_.find(path) != index_.end();
+  return std::any_of(entries_.begin(), entries_.end(), [path](const layer::Entry& entry) { return entry.path == path; });
 }
 
 // Walks the directories `scan_tree` listed, in the same order and with the
@@ -291,6 +314,13 @@ void Planner::copy_source(const std::string& match, const Destination& destinati
   }
   if (!info) fail("copy source ", quote(match), " cannot be copied: sockets cannot go into a layer");
 
+  // Only a second source can plan a path twice.
+  if (!indexed_ && !entries_.empty()) {
+    index_.reserve(entries_.size());
+    for (std::size_t i = 0; i < entries_.size(); ++i) index_.insert(i);
+    indexed_ = true;
+  }
+
   if (info->type == layer::EntryType::directory) {
     if (!destination.path.empty() && !image_has_directory(destination.path))
       emit(physical, *info, destination.path);
@@ -305,34 +335,35 @@ void Planner::copy_source(const std::string& match, const Destination& destinati
       origins_.reserve(capacity);
       infos_.reserve(capacity);
     }
-    index_.reserve(needed);
+    if (indexed_) index_.reserve(needed);
     copy_directory_contents(listings, physical, destination.path);
+    anchors_.push_back(destination.path);
     return;
   }
   std::string target = into_directory ? join_path(destination.path, basename_of(match)) : destination.path;
-  emit(physical, *info, target);
+  anchors_.emplace_back(parent_of(target));
+  emit(physical, *info, std::move(target));
 }
 
 void Planner::add_parents() {
-  // Walks up from each path and stops at a planned path, whose own parents
-  // its turn of the loop covers, or at one checked before.
+  // Makes sure each anchor and its ancestors are planned, in the image or
+  // created here. A walk plans the parent of everything it emits below its
+  // destination, so the anchors cover every entry.
   std::set<std::string, std::less<>> checked;
   std::vector<layer::Entry> created;
-  for (const layer::Entry& planned : entries_) {
-    std::string_view parent = planned.path;
-    for (std::size_t slash = parent.rfind('/'); slash != std::string_view::npos; slash = parent.rfind('/')) {
-      parent = parent.substr(0, slash);
-      if (index_.find(parent) != index_.end() || !checked.emplace(parent).second) break;
-      if (image_has_directory(parent)) continue;
-      layer::Entry directory;
-      directory.path = std::string(parent);
-      directory.type = layer::EntryType::directory;
-      directory.mode = 0755;
+  for (const std::string& anchor : anchors_) {
+    for (std::string_view directory = anchor; !directory.empty(); directory = parent_of(directory)) {
+      if (!checked.emplace(directory).second) break;
+      if (planned(directory) || image_has_directory(directory)) continue;
+      layer::Entry entry;
+      entry.path = std::string(directory);
+      entry.type = layer::EntryType::directory;
+      entry.mode = 0755;
       if (request_.owner) {
-        directory.uid = request_.owner->uid;
-        directory.gid = request_.owner->gid;
+        entry.uid = request_.owner->uid;
+        entry.gid = request_.owner->gid;
       }
-      created.push_back(std::move(directory));
+      created.push_back(std::move(entry));
     }
   }
   for (layer::Entry& directory : created) add_entry(std::move(directory), "", FileInfo{});
