@@ -155,7 +155,7 @@ TEST_CASE("context: stat cache distrusts fresh files", "[context]") {
 
 TEST_CASE("context: stat cache survives a truncated file", "[context]") {
   TempDir dir("ctx-statcache-bad-");
-  test::write(dir / "statcache/stat-cache.bin", "imgbuild-statcache 3\n\x05");
+  test::write(dir / "statcache/stat-cache.bin", "imgbuild-statcache 4\n\x05");
   context::StatCache cache(dir / "statcache");
   CHECK(cache.size() == 0);
   test::write(dir / "statcache/stat-cache.bin", "something else");
@@ -188,14 +188,14 @@ TEST_CASE("context: stat cache drops damaged files whole", "[context]") {
   std::string wrong_digest = good;
   wrong_digest[digest_at] = static_cast<char>(wrong_digest[digest_at] ^ 1);
   std::string old_version = good;
-  old_version.replace(0, std::string_view("imgbuild-statcache 3").size(), "imgbuild-statcache 2");
+  old_version.replace(0, std::string_view("imgbuild-statcache 4").size(), "imgbuild-statcache 3");
 
   const std::map<std::string, std::string> damaged = {
       {"changed digest", wrong_digest},
       {"cut short", good.substr(0, good.size() - 3)},
       {"trailing byte", good + "x"},
-      {"header only", "imgbuild-statcache 3\n"},
-      {"version 2", old_version},
+      {"header only", "imgbuild-statcache 4\n"},
+      {"version 3", old_version},
   };
   for (const auto& [name, bytes] : damaged) {
     INFO(name);
@@ -212,11 +212,11 @@ TEST_CASE("context: stat cache drops damaged files whole", "[context]") {
 TEST_CASE("context: stat cache rewrites a damaged file unchanged", "[context]") {
   TempDir dir("ctx-statcache-rewrite-");
   fs::path cache_file = dir / "statcache/stat-cache.bin";
-  test::write(cache_file, "imgbuild-statcache 3\ngarbage");
+  test::write(cache_file, "imgbuild-statcache 4\ngarbage");
   context::StatCache cache(dir / "statcache");
   cache.save();
   std::string rewritten = read_file(cache_file);
-  CHECK(rewritten.starts_with("imgbuild-statcache 3\n"));
+  CHECK(rewritten.starts_with("imgbuild-statcache 4\n"));
   CHECK(rewritten.find("garbage") == std::string::npos);
   CHECK(context::StatCache(dir / "statcache").size() == 0);
 }
