@@ -274,7 +274,8 @@ void Planner::add_entry(layer::Entry entry, std::string origin, const FileInfo& 
 
 bool Planner::planned(std::string_view path) const {
   if (indexed_) return index_.find(path) != index_.end();
-  return std::any_of(entries_.begin(), entries_.end(), [path](const layer::Entry& entry) { return entry.path == path; });
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [path](const layer::Entry& entry) { return entry.path == path; });
 }
 
 // Walks the directories `scan_tree` listed, in the same order and with the
@@ -391,8 +392,8 @@ void Planner::hash_contents(CopyPlan& plan) {
   for (std::size_t i = 0; i < plan.entries.size(); ++i)
     if (plan.entries[i].type == layer::EntryType::regular) regular.push_back(i);
 
-  // Each thread writes only the slots of its own entries: `char`, not
-  // `bool`, so neighbouring flags are separate bytes.
+  // Each thread writes only the slots of its own entries. The flags are
+  // `char`, not `bool`, so that neighbouring flags are separate bytes.
   plan.content_digests.assign(plan.entries.size(), "");
   std::vector<char> key_header(regular.size(), 0);
   parallel_for(regular.size(), [&](std::size_t k) {
@@ -439,7 +440,9 @@ void Planner::guard_secrets(CopyPlan& plan) const {
 void Planner::sort_entries() {
   std::vector<std::size_t> order(entries_.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  auto before = [this](std::size_t a, std::size_t b) { return layer::path_before(entries_[a].path, entries_[b].path); };
+  auto before = [this](std::size_t a, std::size_t b) {
+    return layer::path_before(entries_[a].path, entries_[b].path);
+  };
   if (std::is_sorted(order.begin(), order.end(), before)) return;
   std::sort(order.begin(), order.end(), before);
 
