@@ -17,9 +17,11 @@ namespace {
 constexpr const char* clean_command =
     "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true";
 
+// These helpers skip a directory that is a symlink: in a rootfs it can
+// point at the host's own /dev or /var/log.
 void remove_matching(const fs::path& directory, std::string_view suffix) {
   std::error_code error;
-  if (!fs::is_directory(directory, error)) return;
+  if (!fs::is_directory(fs::symlink_status(directory, error))) return;
   for (const auto& entry : fs::directory_iterator(directory)) {
     if (ends_with(entry.path().filename().string(), suffix) && !entry.is_directory()) fs::remove(entry.path());
   }
@@ -27,7 +29,7 @@ void remove_matching(const fs::path& directory, std::string_view suffix) {
 
 void remove_children_except(const fs::path& directory, const std::set<std::string>& keep_names) {
   std::error_code error;
-  if (!fs::is_directory(directory, error)) return;
+  if (!fs::is_directory(fs::symlink_status(directory, error))) return;
   for (const auto& entry : fs::directory_iterator(directory)) {
     if (!keep_names.count(entry.path().filename().string())) remove_tree(entry.path());
   }
@@ -35,9 +37,9 @@ void remove_children_except(const fs::path& directory, const std::set<std::strin
 
 void truncate_files_below(const fs::path& directory) {
   std::error_code error;
-  if (!fs::is_directory(directory, error)) return;
+  if (!fs::is_directory(fs::symlink_status(directory, error))) return;
   for (const auto& entry : fs::recursive_directory_iterator(directory)) {
-    if (entry.is_regular_file() && !entry.is_symlink()) fs::resize_file(entry.path(), 0);
+    if (fs::is_regular_file(entry.symlink_status())) fs::resize_file(entry.path(), 0);
   }
 }
 
@@ -102,16 +104,31 @@ const std::vector<std::pair<std::string, std::string>>& apt_settings_files() {
   return files;
 }
 
+// Fails unless every directory from `root` down to `relative` is a real
+// directory: the writes below would otherwise follow a link out of the root.
+void require_real_directories(const fs::path& root, const fs::path& relative) {
+  fs::path path = root;
+  for (const auto& part : relative) {
+    path /= part;
+    std::error_code error;
+    fs::file_status status = fs::symlink_status(path, error);
+    if (!fs::exists(status)) fs::create_directory(path);
+    else if (!fs::is_directory(status))
+      fail("the debian base's ", quote(path.lexically_relative(root).string()),
+           " is not a directory; imgbuild does not write through it");
+  }
+}
+
 void finish_rootfs(const fs::path& root, const DebianBase& base) {
   fs::path apt_conf = root / "etc/apt/apt.conf.d";
-  fs::create_directories(apt_conf);
+  require_real_directories(root, "etc/apt/apt.conf.d");
   for (const auto& [name, content] : apt_settings_files()) write_file_atomic(apt_conf / name, content, 0644);
 
   // mmdebstrap copies these from the host for debootstrap compatibility;
   // container runtimes provide them at run time.
   fs::remove(root / "etc/hostname");
   fs::remove(root / "etc/resolv.conf");
-  if (fs::exists(fs::symlink_status(root / "etc/machine-id"))) fs::resize_file(root / "etc/machine-id", 0);
+  if (fs::is_regular_file(fs::symlink_status(root / "etc/machine-id"))) fs::resize_file(root / "etc/machine-id", 0);
 
   // Runtimes mount their own /dev, and device nodes in a layer cannot be
   // created by rootless unpackers.

@@ -119,15 +119,19 @@ void TempDir::keep() noexcept {
 
 void remove_tree(const fs::path& path) {
   std::error_code error;
-  if (!fs::exists(fs::symlink_status(path, error))) return;
+  fs::file_status status = fs::symlink_status(path, error);
+  if (!fs::exists(status)) return;
   // Directories copied from a rootfs can lack the write bit (0555 /proc
   // placeholders, 0500 home dirs); restore it so their entries can go.
-  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (it->is_directory(error) && !it->is_symlink(error))
-      ::chmod(it->path().c_str(), 0700);
+  // chmod(2) follows symlinks, and a rootfs has links such as
+  // dev/stdin -> /proc/self/fd/0, so only real directories are touched.
+  if (fs::is_directory(status)) {
+    ::chmod(path.c_str(), 0700);
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (fs::is_directory(it->symlink_status(error))) ::chmod(it->path().c_str(), 0700);
+    }
   }
-  ::chmod(path.c_str(), 0700);
   fs::remove_all(path, error);
   if (error) throw Error(cat("cannot remove ", path, ": ", error.message()));
 }

@@ -137,3 +137,33 @@ TEST_CASE("base: finish rootfs", "[base]") {
             "/var/cache/apt/*.bin || true\"; };\n") != std::string::npos);
   CHECK(read_file(root / "etc/apt/apt.conf.d/docker-clean").find("Dir::Cache::pkgcache \"\";\n") != std::string::npos);
 }
+
+// mmdebstrap leaves dev/stdin -> /proc/self/fd/0; a rootfs can also have
+// links to host paths. finish_rootfs must change nothing outside the root.
+TEST_CASE("base: finish rootfs never follows links out", "[base]") {
+  TempDir temp("base-links-");
+  fs::path root = temp / "rootfs", outside = temp / "outside";
+  test::write(outside / "stdin-target", "in", 0644);
+  test::write(outside / "machine-id", "host id\n", 0444);
+  test::write(outside / "log/syslog", "host log\n", 0640);
+  test::write(root / "var/lib/dpkg/status", status_text);
+  fs::create_directories(root / "dev");
+  fs::create_symlink(outside / "stdin-target", root / "dev/stdin");
+  fs::create_directories(root / "etc");
+  fs::create_symlink(outside / "machine-id", root / "etc/machine-id");
+  fs::create_symlink(outside / "log", root / "var/log");
+
+  base::finish_rootfs(root, base::DebianBase{.suite = "bookworm"});
+
+  CHECK_FALSE(fs::exists(fs::symlink_status(root / "dev/stdin")));
+  CHECK(test::list_tree(outside) == std::vector<std::string>{"d 0755 0:0 log/", "f 0444 0:0 8 machine-id",
+                                                             "f 0640 0:0 9 log/syslog", "f 0644 0:0 2 stdin-target"});
+
+  // A linked etc/apt would take imgbuild's apt settings to the host.
+  fs::create_directories(outside / "apt");
+  fs::remove_all(root / "etc/apt");
+  fs::create_symlink(outside / "apt", root / "etc/apt");
+  CHECK_THROWS_WITH(base::finish_rootfs(root, base::DebianBase{.suite = "bookworm"}),
+                    Catch::Contains("'etc/apt' is not a directory"));
+  CHECK(fs::is_empty(outside / "apt"));
+}
