@@ -72,8 +72,10 @@ struct Expansion {
 };
 
 // Expands one glob component by component. `listed_entries` turns true when
-// a directory at the last level held anything the glob could have matched.
-std::vector<std::string> expand_glob(const SourceTree& tree, std::string_view pattern, bool& listed_entries) {
+// a directory at the last level held anything the glob could have matched,
+// and `reached_last` when a directory at the last level exists at all.
+std::vector<std::string> expand_glob(const SourceTree& tree, std::string_view pattern, bool& listed_entries,
+                                     bool& reached_last) {
   std::vector<std::string> current = {""};
   std::vector<std::string> parts = split(clean_path(pattern), '/');
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -87,6 +89,7 @@ std::vector<std::string> expand_glob(const SourceTree& tree, std::string_view pa
       std::optional<std::string> resolved = tree.resolve(directory);
       std::optional<FileInfo> info = resolved ? tree.entry(*resolved) : std::nullopt;
       if (!info || info->type != layer::EntryType::directory) continue;
+      if (last) reached_last = true;
       for (const std::string& name : tree.list(*resolved)) {
         std::string child = join_path(*resolved, name);
         if (tree.excluded(child) && (last || !tree.walk_below(child))) continue;
@@ -122,9 +125,11 @@ Expansion expand_sources(const SourceTree& tree, const std::vector<std::string>&
       expansion.matches.push_back(literal_source(tree, source));
       continue;
     }
-    bool listed_entries = false;
-    std::vector<std::string> found = expand_glob(tree, source, listed_entries);
-    if (found.empty() && listed_entries) expansion.unmatched_globs.push_back(source);
+    bool listed_entries = false, reached_last = false;
+    std::vector<std::string> found = expand_glob(tree, source, listed_entries, reached_last);
+    // A glob in an empty directory copies nothing, as Docker's does; one
+    // whose directory is missing is a mistake.
+    if (found.empty() && (listed_entries || !reached_last)) expansion.unmatched_globs.push_back(source);
     expansion.matches.insert(expansion.matches.end(), found.begin(), found.end());
   }
   if (expansion.matches.empty() && !expansion.unmatched_globs.empty())

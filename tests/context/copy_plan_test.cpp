@@ -109,6 +109,11 @@ TEST_CASE("context: copy globs that match nothing", "[context]") {
     CHECK_THROWS_WITH(plan(dir.path(), copy({"nomatch*"}, "/dst/")),
                       Catch::StartsWith("no file in build context") && Catch::Contains("matches 'nomatch*'"));
   }
+  SECTION("a glob under a missing directory fails") {
+    CHECK_THROWS_WITH(plan(dir.path(), copy({"nodir/*"}, "/dst/")),
+                      Catch::StartsWith("no file in build context") && Catch::Contains("matches 'nodir/*'"));
+    CHECK_THROWS_WITH(plan(dir.path(), copy({"a.txt/*"}, "/dst/")), Catch::Contains("matches 'a.txt/*'"));
+  }
   SECTION("a missing literal file fails naming it") {
     CHECK_THROWS_WITH(plan(dir.path(), copy({"missing.txt"}, "/dst/")),
                       Catch::StartsWith("copy source 'missing.txt' not found in build context"));
