@@ -4,7 +4,9 @@
 #include <chrono>
 
 #include "client_state.hpp"
+#include "imgbuild/util/digest.hpp"
 #include "imgbuild/util/error.hpp"
+#include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/log.hpp"
 #include "imgbuild/util/strings.hpp"
 #include "manifest.hpp"
@@ -181,11 +183,53 @@ void Client::State::fetch_blob(const Reference& reference, const image::Descript
   if (progress) progress(report);
 }
 
+namespace {
+
+// A digest names the same content forever, so how a pinned reference
+// resolved for a platform can be remembered in the store: a later pull of
+// the same pin then needs the registry only for blobs the store lacks.
+fs::path resolution_file(const store::Store& store, const Digest& pinned, const image::Platform& platform) {
+  std::string key = cat(pinned.str(), "\n", platform.os, "/", platform.architecture, "/", platform.variant);
+  return store.root() / "resolved" / sha256_of(key).hex;
+}
+
+std::optional<ResolvedManifest> remembered_resolution(const Reference& reference, const image::Platform& platform,
+                                                      const store::Store& store) {
+  if (!reference.digest) return std::nullopt;
+  try {
+    fs::path file = resolution_file(store, *reference.digest, platform);
+    std::error_code error;
+    if (!fs::exists(file, error)) return std::nullopt;
+    Digest manifest = Digest::parse(std::string(trim(read_file(file))));
+    if (!store.has_blob(manifest)) return std::nullopt;
+    ResolvedManifest resolved;
+    resolved.bytes = store.read_blob(manifest);
+    resolved.digest = manifest;
+    resolved.reference_digest = *reference.digest;
+    resolved.media_type = nlohmann::json::parse(resolved.bytes).value("mediaType", std::string(image::media_type::oci_manifest));
+    return resolved;
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable: ask the registry, which rewrites it
+  }
+}
+
+void remember_resolution(const Reference& reference, const image::Platform& platform, const store::Store& store,
+                         const ResolvedManifest& resolved) {
+  if (!reference.digest) return;
+  fs::path file = resolution_file(store, *reference.digest, platform);
+  fs::create_directories(file.parent_path());
+  write_file_atomic(file, resolved.digest.str() + "\n");
+}
+
+}  // namespace
+
 image::Image Client::pull_image(const Reference& reference, const image::Platform& platform, store::Store& store,
                                 const ProgressCallback& progress) {
-  ResolvedManifest resolved = resolve(reference, platform);
+  std::optional<ResolvedManifest> remembered = remembered_resolution(reference, platform, store);
+  ResolvedManifest resolved = remembered ? std::move(*remembered) : resolve(reference, platform);
   return with_context(cat("pulling ", quote(reference.str())), [&] {
     store.put_bytes(resolved.bytes);
+    if (!remembered) remember_resolution(reference, platform, store, resolved);
     nlohmann::json manifest = nlohmann::json::parse(resolved.bytes);
     std::string where = cat("manifest ", resolved.digest.str());
     if (!manifest.contains("config") || !manifest.contains("layers") || !manifest["layers"].is_array())

@@ -239,10 +239,11 @@ PruneResult prune(Store& store, const PruneOptions& options) {
   std::set<Digest> kept = closure(inventory, kept_cache);
   remove_unreferenced(store, inventory, kept, result);
 
-  // Package catalogues of built images are a cache the report rebuilds from
-  // the layers on demand, so they all go.
+  // Package catalogues of built images and the platform manifests that
+  // pinned bases resolved to are caches rebuilt on demand, so they all go.
   std::error_code ignored;
   fs::remove_all(store.root() / "catalog", ignored);
+  fs::remove_all(store.root() / "resolved", ignored);
 
   std::map<fs::path, std::uint64_t> sizes;
   result.kept_bytes = kept_size(store, kept, sizes);

@@ -89,6 +89,36 @@ TEST_CASE("registry: pull by digest", "[registry]") {
   check_pulled(client.pull_image(by_digest, linux_amd64, store), setup.image, store);
 }
 
+TEST_CASE("registry: pinned pull works offline", "[registry]") {
+  TempDir dir;
+  fs::path store_dir = dir / "store";
+  TestImage image;
+  Reference by_digest;
+  {
+    TestRegistry server(dir / "registry");
+    image = write_busybox_layout(dir / "layout", "multi", {{"amd64", "arm64"}});
+    copy_to_registry(server, dir / "layout", "multi", "demo/multi:v1");
+    by_digest = Reference::parse(cat(server.host(), "/demo/multi@", image.manifest_digest));
+    store::Store store = store::Store::open(store_dir);
+    Client client(client_options(server));
+    client.pull_image(by_digest, linux_amd64, store);
+  }
+
+  // The registry is gone: the pin, the platform and the store decide.
+  store::Store store = store::Store::open(store_dir);
+  Client client;
+  image::Image pulled = client.pull_image(by_digest, linux_amd64, store);
+  CHECK(client.stats().blobs_downloaded == 0);
+  CHECK(client.stats().blobs_skipped == 2);
+  REQUIRE(pulled.layers.size() == 1);
+  CHECK(pulled.config["architecture"] == "amd64");
+  CHECK(pulled.layers[0].blob.digest.str() == image.layer_digest);
+  CHECK(pulled.manifest_digest != Digest::parse(image.manifest_digest));  // the amd64 manifest, not the index
+
+  // Another platform of the same pin was never pulled, so it needs the registry.
+  CHECK_THROWS(client.pull_image(by_digest, {"linux", "arm64", "v8"}, store));
+}
+
 TEST_CASE("registry: resolve an index to the platform", "[registry]") {
   TempDir dir;
   TestRegistry server(dir / "registry");
