@@ -88,6 +88,10 @@ std::optional<std::uint64_t> read_size(Reader& reader, const toml::table& table,
 }  // namespace
 
 const std::vector<std::string>& default_volatile_paths() {
+  // dpkg, apt, update-alternatives, ldconfig and debconf rewrite these with
+  // the current time (or a backup of the previous state) on every run, so
+  // keeping them would make every layer differ. In layer::ScanOptions
+  // patterns '*' also matches '/'.
   static const std::vector<std::string> paths = {
       "var/log/dpkg.log",           "var/log/apt/*",           "var/log/alternatives.log",
       "var/cache/ldconfig/aux-cache", "var/cache/debconf/*-old", "var/lib/dpkg/*-old",

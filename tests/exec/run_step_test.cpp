@@ -10,6 +10,7 @@
 #include "imgbuild/exec/run_step.hpp"
 #include "imgbuild/exec/runtime.hpp"
 #include "imgbuild/layer/scan.hpp"
+#include "imgbuild/recipe/recipe.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
 #include "exec/step_fixture.hpp"
@@ -301,7 +302,7 @@ TEST_CASE("exec: volatile files stay out of the changeset", "[exec]") {
   REQUIRE(result.exit_code == 0);
 
   layer::ScanOptions options;
-  options.exclude = default_volatile_paths();
+  options.exclude = recipe::default_volatile_paths();
   std::vector<std::string> paths;
   for (const auto& entry : layer::changes_from_overlay_upper(result.upper_dir, options)) paths.push_back(entry.path);
   std::vector<std::string> expected = {"var",           "var/cache",     "var/cache/debconf", "var/lib",

@@ -113,9 +113,4 @@ StepResult run_step(const RunRequest& request);
 // Steps get them; cache keys and image configs must not.
 std::vector<std::string> host_proxy_env();
 
-// Returns the paths that Debian tools rewrite with the current time on every
-// run (logs, -old backups, caches), as layer-relative globs for
-// layer::ScanOptions::exclude. The list is documented in docs/exec.md.
-const std::vector<std::string>& default_volatile_paths();
-
 }  // namespace imgbuild::exec
