@@ -26,6 +26,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/containers-conf.sh"
 imgbuild="${IMGBUILD:-$root/build/imgbuild}"
 bench_dir="${BENCH_DIR:-/var/tmp/imgbuild-build-bench}"
 short=0
@@ -154,18 +155,7 @@ imgbuild_uncompressed_size() { jq -r '.size.uncompressed' "$work/out/report-$1.j
 
 setup_buildah() {
   mkdir -p "$containers/root" "$containers/runroot"
-  cat >"$containers/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-
-[network]
-network_backend = "netavark"
-EOF
+  write_containers_conf "$containers/containers.conf"
   cat >"$containers/storage.conf" <<EOF
 [storage]
 driver = "overlay"

@@ -7,6 +7,7 @@
 # Safe to run again: a second run finds every step in the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/containers-conf.sh
 
 scripts/install-deps.sh
 scripts/build.sh build
@@ -25,16 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # podman gets its own configuration and storage, so the host's stay untouched.
-cat >"$sandbox/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-[network]
-network_backend = "netavark"
-CONF
+write_containers_conf "$sandbox/containers.conf"
 cat >"$sandbox/storage.conf" <<CONF
 [storage]
 driver = "vfs"
