@@ -14,6 +14,7 @@
 #include "imgbuild/report/records.hpp"
 #include "imgbuild/report/sbom.hpp"
 #include "imgbuild/report/vulnerabilities.hpp"
+#include "imgbuild/util/json.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/log.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -123,7 +124,7 @@ void write_sboms(Session& session, const report::Snapshot& snapshot) {
     bool spdx = format == recipe::SbomFormat::spdx;
     auto document = spdx ? report::spdx_document(snapshot, options) : report::cyclonedx_document(snapshot, options);
     std::filesystem::path file = dir / (spdx ? "sbom.spdx.json" : "sbom.cdx.json");
-    write_file_atomic(file, document.dump(2) + "\n");
+    write_file_atomic(file, json_text(document, 2) + "\n");
     session.progress.message(cat("SBOM written to ", file.string()));
   }
 }
@@ -207,7 +208,7 @@ void write_metadata(Session& session, const image::SerializedManifest& manifest,
                              {"containerimage.config.digest", manifest.config.digest.str()},
                              {"containerimage.mediatype", manifest.manifest.media_type},
                              {"outputs", outputs}};
-  write_file_atomic(*session.options.metadata_file, metadata.dump(2) + "\n");
+  write_file_atomic(*session.options.metadata_file, json_text(metadata, 2) + "\n");
 }
 
 }  // namespace
@@ -258,7 +259,7 @@ ExitCode finish_build(Session& session, const recipe::Stage& target, StageResult
   std::optional<std::filesystem::path> report_file = session.options.report ? session.options.report : session.recipe.report.file;
   if (report_file) {
     if (report_file->has_parent_path()) std::filesystem::create_directories(report_file->parent_path());
-    write_file_atomic(*report_file, report::report_to_json(report).dump(2) + "\n");
+    write_file_atomic(*report_file, json_text(report::report_to_json(report), 2) + "\n");
   }
   write_sboms(session, snapshot);
   write_metadata(session, manifest, references, written);

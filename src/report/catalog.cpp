@@ -37,7 +37,8 @@ std::string read_if_small(layer::ContentReader& content, const std::string& path
 // Adds one tar member; `entry.path` is relative and cleaned by the reader.
 void add_entry(detail::MergedTree& tree, const layer::Entry& entry, layer::ContentReader& content) {
   if (entry.path.empty() || entry.path == ".") return;
-  std::string path = "/" + entry.path;
+  // JSON carries only UTF-8, so a name of raw bytes is catalogued escaped.
+  std::string path = "/" + utf8_or_escaped(entry.path);
 
   std::size_t slash = path.rfind('/');
   std::string_view base = std::string_view(path).substr(slash + 1);
@@ -48,7 +49,7 @@ void add_entry(detail::MergedTree& tree, const layer::Entry& entry, layer::Conte
   if (starts_with(base, ".wh.")) return tree.whiteout(path.substr(0, slash + 1) + std::string(base.substr(4)));
 
   FileKind kind = kind_of(entry.type);
-  std::string target = kind == FileKind::hardlink ? "/" + entry.link_target : "";
+  std::string target = kind == FileKind::hardlink ? "/" + utf8_or_escaped(entry.link_target) : "";
   tree.add(path, kind, entry.size, target, [&] { return read_if_small(content, path, entry.size); });
 }
 
@@ -79,7 +80,7 @@ Filesystem read_layers(std::span<const fs::path> blobs) {
 namespace {
 
 void add_rootfs_entry(detail::MergedTree& tree, const fs::directory_entry& entry, const fs::path& root) {
-  std::string path = "/" + entry.path().lexically_relative(root).generic_string();
+  std::string path = "/" + utf8_or_escaped(entry.path().lexically_relative(root).generic_string());
   fs::file_status status = entry.symlink_status();
   FileKind kind = FileKind::other;
   std::uint64_t size = 0;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "imgbuild/store/store.hpp"
+#include "imgbuild/util/json.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/log.hpp"
@@ -63,7 +64,7 @@ std::string record_file_name(unsigned long sequence) {
 fs::path write_record(const fs::path& records_dir, const Snapshot& snapshot) {
   fs::path directory = record_directory(records_dir, snapshot.name, snapshot.target);
   fs::create_directories(directory);
-  std::string text = to_json(snapshot).dump(2) + "\n";
+  std::string text = json_text(to_json(snapshot), 2) + "\n";
 
   // O_EXCL claims a sequence number; a writer that loses the race takes the next.
   std::vector<unsigned long> numbers = sequence_numbers(directory);

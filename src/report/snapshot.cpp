@@ -4,6 +4,7 @@
 #include <set>
 
 #include "imgbuild/store/store.hpp"
+#include "imgbuild/util/json.hpp"
 #include "imgbuild/util/digest.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/error.hpp"
@@ -468,7 +469,7 @@ Snapshot snapshot_of_image(const image::Image& image, const store::Store& store)
   if (!filesystem) {
     filesystem = walk_layers(image, store, blobs);
     fs::create_directories(cache.parent_path());
-    write_file_atomic(cache, filesystem_json(*filesystem).dump());
+    write_file_atomic(cache, json_text(filesystem_json(*filesystem)));
   }
   return snapshot_of_filesystem(image, std::move(*filesystem), [&](std::size_t i) { return fs::file_size(blobs[i]); });
 }

@@ -112,6 +112,52 @@ std::string quote(std::string_view text) {
   return out + "'";
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at `text[i]`, or 0 when it is invalid.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+  if (length == 0 || i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k)
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+  unsigned char second = byte(i + 1);
+  // Overlong forms, UTF-16 surrogates and code points above U+10FFFF.
+  if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f) || (lead == 0xf0 && second < 0x90) ||
+      (lead == 0xf4 && second > 0x8f))
+    return 0;
+  return length;
+}
+
+}  // namespace
+
+std::string utf8_or_escaped(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && utf8_sequence(text, i) > 0) i += utf8_sequence(text, i);
+  if (i == text.size()) return std::string(text);
+
+  std::string out;
+  for (i = 0; i < text.size();) {
+    std::size_t length = utf8_sequence(text, i);
+    if (length > 0 && text[i] != '\\') {
+      out.append(text.substr(i, length));
+      i += length;
+      continue;
+    }
+    if (text[i] == '\\') {
+      out += "\\\\";
+    } else {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", static_cast<unsigned char>(text[i]));
+      out += buffer;
+    }
+    ++i;
+  }
+  return out;
+}
+
 bool glob_match(std::string_view pattern, std::string_view text) {
   return fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
 }

@@ -205,3 +205,38 @@ TEST_CASE("e2e: check prints stages in build order", "[e2e]") {
   CHECK(base < builder);
   CHECK(builder < runtime);
 }
+
+// Names are bytes: Latin-1 and newlines must reach the layer unchanged and
+// must not break the report, whose JSON carries only UTF-8.
+TEST_CASE("e2e: names that are not UTF-8 build", "[e2e]") {
+  std::string text = std::string(recipe_text) + R"(
+[[stage]]
+name = "names"
+base = "base"
+
+[[stage.step]]
+copy = "names"
+to = "/ctx/"
+
+[[stage.step]]
+run = "touch \"/made-$(printf 'caf\\351')\""
+)";
+  Project project(text);
+  write(project.dir / "context/names/caf\xe9", "latin-1");
+  write(project.dir / "context/names/foo\nbar.txt", "newline");
+  fs::path report = project.dir / "report.json";
+  auto result = project.build({"--target", "names", "--output", "oci:" + (project.dir / "layout").string(),
+                               "--report", report.string()});
+  INFO(output_of(result));
+  REQUIRE(result.exit_code == 0);
+  CHECK(nlohmann::json::parse(read_file(report))["schema"] == "imgbuild-report/1");
+
+  auto unpack = run_process({"umoci", "unpack", "--image", (project.dir / "layout").string() + ":latest",
+                             (project.dir / "bundle").string()});
+  INFO(unpack.err);
+  REQUIRE(unpack.exit_code == 0);
+  fs::path rootfs = project.dir / "bundle/rootfs";
+  CHECK(read_file(rootfs / "ctx/caf\xe9") == "latin-1");
+  CHECK(read_file(rootfs / "ctx/foo\nbar.txt") == "newline");
+  CHECK(fs::exists(rootfs / "made-caf\xe9"));
+}

@@ -272,3 +272,21 @@ TEST_CASE("report: catalogue resumes above a large base", "[report]") {
     if (ends_with(entry.path().string(), ".state.json"))
       CHECK(nlohmann::json::parse(read_file(entry.path())).contains("interesting"));
 }
+
+TEST_CASE("report: names that are not UTF-8", "[report]") {
+  TempDir dir;
+  // GNU tar writes the raw bytes; libarchive's writer would need a locale.
+  test::write(dir / "tree/opt/caf\xe9", "latin-1");
+  test::write(dir / "tree/opt/test-\xc3\xa4.txt", "utf-8");
+  run_checked({"tar", "--format=gnu", "-czf", (dir / "names.tar.gz").string(), "-C", (dir / "tree").string(), "opt"});
+  store::Store store = store::Store::open(dir / "store");
+  std::vector<fs::path> blobs = {store.blob_path(store.ingest_file(dir / "names.tar.gz"))};
+
+  Snapshot snapshot = snapshot_of_image(test::image_of("names", blobs, {}), store);
+  CHECK(snapshot.files.count("/opt/caf\\xe9") == 1);
+  CHECK(snapshot.files.count("/opt/test-\xc3\xa4.txt") == 1);
+  // The cached catalogue reads back the same names.
+  Snapshot cached = snapshot_of_image(test::image_of("names", blobs, {}), store);
+  REQUIRE(cached.files.size() == snapshot.files.size());
+  CHECK(cached.files.count("/opt/caf\\xe9") == 1);
+}

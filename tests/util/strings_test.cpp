@@ -61,3 +61,14 @@ TEST_CASE("util: toolkit busybox rootfs runs sh", "[util]") {
   CHECK(fs::exists(dir / "bin/sh"));
   CHECK(run_process({(dir / "bin/busybox").string(), "sh", "-c", "echo hi"}).out == "hi\n");
 }
+
+TEST_CASE("util: utf8_or_escaped keeps UTF-8 and escapes raw bytes", "[util]") {
+  CHECK(utf8_or_escaped("test-\xc3\xa4\xc3\xb6\xc3\xbc.txt") == "test-\xc3\xa4\xc3\xb6\xc3\xbc.txt");
+  CHECK(utf8_or_escaped("foo\nbar") == "foo\nbar");
+  CHECK(utf8_or_escaped("back\\slash") == "back\\slash");  // valid UTF-8: left alone
+  CHECK(utf8_or_escaped("caf\xe9") == "caf\\xe9");
+  CHECK(utf8_or_escaped("caf\xe9\\x") == "caf\\xe9\\\\x");  // once escaping, '\' is escaped too
+  CHECK(utf8_or_escaped("\xc0\xaf") == "\\xc0\\xaf");        // overlong '/'
+  CHECK(utf8_or_escaped("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a UTF-16 surrogate
+  CHECK(utf8_or_escaped("\xe2\x82") == "\\xe2\\x82");        // cut short
+}

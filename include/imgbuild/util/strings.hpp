@@ -34,6 +34,11 @@ std::string human_delta(std::int64_t bytes);
 // other bytes become \xNN so a name with a newline cannot forge log lines.
 std::string quote(std::string_view text);
 
+// Returns `text` when it is valid UTF-8, else a copy with each byte that is
+// not part of a valid sequence written as "\xNN" (and '\' as "\\"), so
+// file names that are raw bytes can go into JSON, which only carries UTF-8.
+std::string utf8_or_escaped(std::string_view text);
+
 // Matches `text` against a shell glob with `*`, `?` and `[...]`; `*` and `?`
 // match `/` too. Used for package and path patterns in policies.
 bool glob_match(std::string_view pattern, std::string_view text);
