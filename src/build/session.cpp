@@ -33,6 +33,7 @@ const context::BuildContext& Session::build_context() {
   if (section.git) {
     source.location = *section.git;
     source.git_ref = section.ref.value_or("HEAD");
+    source.git_subdirectory = section.dir.string();
   } else {
     source.location = section.dir.string();
   }

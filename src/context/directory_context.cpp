@@ -58,7 +58,8 @@ std::unique_ptr<BuildContext> open_directory_context(const std::filesystem::path
 
 std::unique_ptr<BuildContext> open_build_context(const ContextSource& source,
                                                  std::shared_ptr<StatCache> stat_cache) {
-  if (source.git_ref) return open_git_context(source.location, *source.git_ref, source.ignore_file);
+  if (source.git_ref)
+    return open_git_context(source.location, *source.git_ref, source.git_subdirectory, source.ignore_file);
   return open_directory_context(source.location, source.ignore_file, std::move(stat_cache));
 }
 

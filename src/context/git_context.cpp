@@ -70,14 +70,16 @@ struct Node {
 // used from several threads at once.
 class GitContext final : public BuildContext {
  public:
-  GitContext(std::string location, Repository repository, Object commit)
-      : location_(std::move(location)), repository_(std::move(repository)) {
+  // `subdirectory` ("" for the whole tree) becomes the context root.
+  GitContext(std::string location, Repository repository, Object commit, std::string subdirectory)
+      : location_(std::move(location)), repository_(std::move(repository)), subdirectory_(std::move(subdirectory)) {
     auto* raw_commit = reinterpret_cast<git_commit*>(commit.get());
     revision_ = oid_hex(git_commit_id(raw_commit));
     commit_time_ = git_commit_time(raw_commit);
     git_tree* raw_tree = nullptr;
     if (git_commit_tree(&raw_tree, raw_commit) != 0) fail_git(cat("cannot read the tree of ", revision_));
     Tree tree(raw_tree);
+    if (!subdirectory_.empty()) tree = subtree(tree.get());
     load_tree(tree.get());
   }
 
@@ -93,12 +95,13 @@ class GitContext final : public BuildContext {
       }
     }
     if (ignore_file)
-      fail_with(ExitCode::usage, "ignore file ", quote(ignore_file->string()), " not found in commit ",
-                revision_, " of ", quote(location_));
+      fail_with(ExitCode::usage, "ignore file ", quote(ignore_file->string()), " not found in ", describe());
   }
 
   std::string describe() const override {
-    return cat("git context ", quote(strip_credentials(location_)), " at ", revision_.substr(0, 12));
+    std::string text = cat("git context ", quote(strip_credentials(location_)), " at ", revision_.substr(0, 12));
+    if (!subdirectory_.empty()) text += cat(" in directory ", quote(subdirectory_));
+    return text;
   }
 
   std::optional<FileInfo> entry(std::string_view path) const override {
@@ -179,6 +182,23 @@ class GitContext final : public BuildContext {
     for (auto& [path, node] : nodes_) std::sort(node.children.begin(), node.children.end());
   }
 
+  // Returns the tree of `subdirectory_` inside `root`.
+  Tree subtree(git_tree* root) const {
+    std::string where = cat(" in commit ", revision_, " of ", quote(strip_credentials(location_)));
+    git_tree_entry* raw_entry = nullptr;
+    if (git_tree_entry_bypath(&raw_entry, root, subdirectory_.c_str()) != 0)
+      fail_with(ExitCode::usage, "context directory ", quote(subdirectory_), " not found", where,
+                "; set [context] dir to a directory of the repository at that commit");
+    std::unique_ptr<git_tree_entry, decltype(&git_tree_entry_free)> entry(raw_entry, &git_tree_entry_free);
+    if (git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE)
+      fail_with(ExitCode::usage, "context directory ", quote(subdirectory_), where,
+                " is not a directory; set [context] dir to a directory of the repository at that commit");
+    git_tree* raw_tree = nullptr;
+    if (git_tree_lookup(&raw_tree, repository_.get(), git_tree_entry_id(entry.get())) != 0)
+      fail_git(cat("cannot read the tree of ", quote(subdirectory_), where));
+    return Tree(raw_tree);
+  }
+
   Blob lookup_blob(const git_oid& oid) const {
     git_blob* blob = nullptr;
     if (git_blob_lookup(&blob, repository_.get(), &oid) != 0)
@@ -199,6 +219,7 @@ class GitContext final : public BuildContext {
 
   std::string location_;
   Repository repository_;
+  std::string subdirectory_;
   std::string revision_;
   std::int64_t commit_time_ = 0;
   std::map<std::string, Node, std::less<>> nodes_;
@@ -209,9 +230,14 @@ class GitContext final : public BuildContext {
 }  // namespace
 
 std::unique_ptr<BuildContext> open_git_context(std::string_view repository, std::string_view ref,
+                                               std::string_view subdirectory,
                                                const std::optional<std::filesystem::path>& ignore_file) {
   init_libgit2();
   std::string path = local_path(repository);
+  for (const std::string& part : split(subdirectory, '/'))
+    if (part == "..")
+      fail_with(ExitCode::usage, "context directory ", quote(subdirectory),
+                " leaves the git repository; name a subdirectory inside it");
 
   git_repository* raw_repository = nullptr;
   if (git_repository_open_ext(&raw_repository, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
@@ -228,7 +254,8 @@ std::unique_ptr<BuildContext> open_git_context(std::string_view repository, std:
     fail_git(cat("git ref ", quote(ref), " in ", quote(path), " does not name a commit"));
   Object commit(raw_commit);
 
-  auto context = std::make_unique<GitContext>(std::string(repository), std::move(repo), std::move(commit));
+  auto context = std::make_unique<GitContext>(std::string(repository), std::move(repo), std::move(commit),
+                                              clean_path(subdirectory));
   context->load_ignore(ignore_file);
   return context;
 }

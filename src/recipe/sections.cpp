@@ -89,7 +89,7 @@ void read_context(Reader& reader, const toml::table& root, Recipe& recipe) {
       context.dir = reader.resolve(dir->value);
     } else {
       std::filesystem::path inside = std::filesystem::path(dir->value).lexically_normal();
-      if (inside.is_absolute() || inside.string().starts_with(".."))
+      if (inside.is_absolute() || (!inside.empty() && *inside.begin() == ".."))
         reader.error(dir->position, "'dir' in [context] must be a subdirectory inside the git repository");
       context.dir = inside;
     }

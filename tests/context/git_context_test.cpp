@@ -40,6 +40,23 @@ std::string make_repository(const fs::path& repo) {
   return git(repo, {"rev-parse", "HEAD"});
 }
 
+// A repository whose "svc" directory has its own ignore file, a symlink that
+// climbs above it and a nested directory, next to files at the root.
+void make_service_repository(const fs::path& repo) {
+  fs::create_directories(repo);
+  git(repo, {"init", "-q", "-b", "main"});
+  test::write(repo / "root.txt", "root\n");
+  test::write(repo / ".dockerignore", "*.txt\n");
+  test::write(repo / "svc/file.txt", "service\n");
+  test::write(repo / "svc/debug.log", "log\n");
+  test::write(repo / "svc/lib/util.sh", "#!/bin/sh\n", 0755);
+  test::write(repo / "svc/.dockerignore", "*.log\n");
+  fs::create_symlink("../../root.txt", repo / "svc/lib/up");
+  git(repo, {"add", "-A"});
+  git(repo, {"commit", "-q", "-m", "first"});
+  git(repo, {"tag", "v1"});
+}
+
 struct Planned {
   std::vector<std::string> listing;
   std::vector<std::string> contents;
@@ -121,6 +138,91 @@ TEST_CASE("context: git context errors", "[context]") {
                     "file:// URL is supported, so clone it first");
   CHECK_THROWS_WITH(context::open_git_context((dir / "missing").string(), "main"),
                     Catch::StartsWith("cannot open git repository"));
+}
+
+TEST_CASE("context: git context subdirectory is the root", "[context]") {
+  TempDir dir("ctx-git-sub-");
+  make_service_repository(dir / "repo");
+  std::string location = (dir / "repo").string();
+
+  for (const std::string& subdirectory : {std::string("svc"), std::string("svc/"), std::string("./svc")}) {
+    INFO("subdirectory " << subdirectory);
+    auto tree = context::open_git_context(location, "v1", subdirectory);
+    test::FakeImage image;
+
+    context::CopyRequest whole;
+    whole.sources = {"."};
+    whole.destination = "/svc/";
+    CopyPlan plan = context::plan_copy(whole, *tree, image.query());
+    // svc/.dockerignore applies (debug.log is left out) and the root's does
+    // not (file.txt stays).
+    CHECK(test::listing(plan) == std::vector<std::string>{
+                                     "d 0755 0:0 svc",
+                                     "f 0644 0:0 6 svc/.dockerignore",
+                                     "f 0644 0:0 8 svc/file.txt",
+                                     "d 0755 0:0 svc/lib",
+                                     "l svc/lib/up -> ../../root.txt",
+                                     "f 0755 0:0 10 svc/lib/util.sh",
+                                 });
+
+    context::CopyRequest single_file;
+    single_file.sources = {"file.txt"};
+    single_file.destination = "/srv/";
+    CopyPlan file = context::plan_copy(single_file, *tree, image.query());
+    CHECK(test::file_paths(file) == std::vector<std::string>{"srv/file.txt"});
+    CHECK(file.entries.back().content == "service\n");
+
+    CHECK_FALSE(tree->entry("root.txt"));
+    CHECK_FALSE(tree->entry("svc/file.txt"));
+    CHECK(tree->entry("lib/util.sh"));
+    CHECK(tree->commit_time() == 1704164645);
+    CHECK(tree->annotations().at("org.opencontainers.image.source") == location);
+    CHECK(tree->describe().find(" in directory 'svc'") != std::string::npos);
+  }
+
+  SECTION("a top-level symlink source stays inside the subdirectory") {
+    auto tree = context::open_git_context(location, "v1", "svc");
+    context::CopyRequest request;
+    request.sources = {"lib/up"};
+    request.destination = "/x";
+    test::FakeImage image;
+    CHECK_THROWS_WITH(context::plan_copy(request, *tree, image.query()),
+                      Catch::StartsWith("copy source 'lib/up' is a symlink to '../../root.txt', which does not exist"));
+  }
+
+  SECTION("a named ignore file is read from the subdirectory") {
+    test::write(dir / "repo/svc/custom.ignore", "lib\n");
+    git(dir / "repo", {"add", "-A"});
+    git(dir / "repo", {"commit", "-q", "-m", "second"});
+    auto tree = context::open_git_context(location, "main", "svc", fs::path("custom.ignore"));
+    CHECK(tree->excluded("lib"));
+    CHECK_FALSE(tree->excluded("debug.log"));
+    CHECK_THROWS_WITH(context::open_git_context(location, "main", "svc", fs::path("root.txt")),
+                      Catch::StartsWith("ignore file 'root.txt' not found in git context"));
+  }
+}
+
+TEST_CASE("context: git context subdirectory errors", "[context]") {
+  TempDir dir("ctx-git-sub-err-");
+  make_service_repository(dir / "repo");
+  std::string location = (dir / "repo").string();
+  auto exit_code = [&](const std::string& subdirectory) {
+    try {
+      context::open_git_context(location, "v1", subdirectory);
+    } catch (const Error& error) {
+      return error.code();
+    }
+    return ExitCode::success;
+  };
+
+  CHECK_THROWS_WITH(context::open_git_context(location, "v1", "missing"),
+                    Catch::StartsWith("context directory 'missing' not found in commit "));
+  CHECK(exit_code("missing") == ExitCode::usage);
+  CHECK_THROWS_WITH(context::open_git_context(location, "v1", "svc/file.txt"),
+                    Catch::Contains(" is not a directory; set [context] dir to a directory"));
+  CHECK_THROWS_WITH(context::open_git_context(location, "v1", "svc/../.."),
+                    "context directory 'svc/../..' leaves the git repository; name a subdirectory inside it");
+  CHECK(exit_code("svc/../..") == ExitCode::usage);
 }
 
 TEST_CASE("context: strip credentials from URLs", "[context]") {

@@ -282,3 +282,18 @@ base = "scratch"
   CHECK(r.context.ref == "v1.2");
   CHECK(r.context.dir == fs::path("services/api"));
 }
+
+TEST_CASE("recipe: git context dir stays inside", "[recipe]") {
+  auto dir_of = [](const std::string& dir) {
+    std::string text = "[image]\nname = \"app\"\n[context]\ngit = \"/srv/repo\"\ndir = \"" + dir +
+                       "\"\n[[stage]]\nname = \"only\"\nbase = \"scratch\"\n";
+    return recipe::parse_recipe(text, "/srv/recipes/app.toml").context.dir;
+  };
+  CHECK(dir_of("..data") == fs::path("..data"));
+  CHECK(dir_of("a/../b") == fs::path("b"));
+  CHECK(dir_of("") == fs::path(""));
+  for (const std::string& outside : {"..", "../x", "a/../../x", "/srv/repo/x"}) {
+    INFO("dir = " << outside);
+    CHECK_THROWS_AS(dir_of(outside), recipe::RecipeError);
+  }
+}

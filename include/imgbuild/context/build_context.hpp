@@ -38,6 +38,7 @@ class BuildContext : public SourceTree {
 struct ContextSource {
   std::string location;                          // directory, git repository path or file:// URL
   std::optional<std::string> git_ref;            // set: read `location` as git at this commit, branch or tag
+  std::string git_subdirectory;                  // with `git_ref`: directory of the commit used as the root; "" for all
   std::optional<std::filesystem::path> ignore_file;  // overrides .imgbuildignore / .dockerignore
 };
 
@@ -50,7 +51,12 @@ std::unique_ptr<BuildContext> open_directory_context(const std::filesystem::path
 // git repository `repository` (a path or file:// URL). Untracked, ignored and
 // modified working-copy files are never seen. Tree entries get mode 0644,
 // 0755 or a symlink, owner 0:0, and the commit time as mtime.
+// A non-empty `subdirectory` ("services/api") makes that directory of the
+// commit the context root: copy sources, symlinks and the ignore file are
+// resolved inside it. Throws when it is missing from the commit, is not a
+// directory or contains "..".
 std::unique_ptr<BuildContext> open_git_context(std::string_view repository, std::string_view ref,
+                                               std::string_view subdirectory = {},
                                                const std::optional<std::filesystem::path>& ignore_file = {});
 
 // Opens either kind from `source`.
