@@ -229,8 +229,9 @@ StepOutcome apply_workdir_step(Session& session, const StepPlace& place, StageRe
   }
 
   KeyComponents components = base_components(session, place, state);
+  // The created directories carry the epoch as mtime.
   components.definition = {{"kind", "workdir"}, {"path", path}, {"uid", ids.uid}, {"gid", ids.gid},
-                           {"creates", entries.size()}};
+                           {"creates", entries.size()}, {"epoch", session.epoch}};
   return cached_step(session, place, state, components, [&]() -> std::optional<image::Layer> {
     if (entries.empty()) return std::nullopt;
     // Parents that exist are written too, so the layer is valid on its own.
@@ -382,7 +383,10 @@ StepOutcome apply_copy_step(Session& session, const StepPlace& place, StageResul
                            {"workdir", state.workdir},
                            {"from", copy.from ? copy.from->value : ""},
                            {"owner", request.owner ? cat(request.owner->uid, ":", request.owner->gid) : ""},
-                           {"mode", copy.mode ? static_cast<int>(*copy.mode) : -1}};
+                           {"mode", copy.mode ? static_cast<int>(*copy.mode) : -1},
+                           // The writer clamps mtimes to the epoch, so the layer changes with it
+                           // even when the copied files do not.
+                           {"epoch", session.epoch}};
   components.inputs = plan.input_hash.str();
   // The env does not change what a copy writes.
   components.env = nlohmann::json::array();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Builds of copy-only recipes on a scratch base, read back from the OCI
-// layout they write: which files each layer contains and with which mtime.
-// They need no runc, network or registry.
+// Builds of recipes with copy and workdir steps on a scratch base, read
+// back from the OCI layout they write: which files each layer contains and
+// with which mtime. They need no runc, network or registry.
 #include <catch2/catch.hpp>
 
 #include <archive.h>
@@ -116,4 +116,50 @@ to = "/"
   REQUIRE(layers.size() == 2);
   CHECK(names_and_mtimes(layers[0]) == std::vector<std::string>{"svc/ 1700000000", "svc/file.txt 1700000000"});
   CHECK(names_and_mtimes(layers[1]) == std::vector<std::string>{"file.txt 1700000000"});
+}
+
+TEST_CASE("e2e: copy and workdir keys cover epoch", "[e2e]") {
+  Project project(R"(
+[image]
+name = "localhost/copy-epoch"
+
+[context]
+dir = "context"
+
+[[stage]]
+name = "app"
+base = "scratch"
+
+# A scratch base has no /etc/passwd to resolve "root" in.
+[[stage.step]]
+user = "0:0"
+
+[[stage.step]]
+workdir = "/data/cache"
+
+[[stage.step]]
+copy = "file.txt"
+to = "/"
+)");
+  write(project.dir / "context/file.txt", "text\n");
+
+  ProcessResult first = project.build("first", {"SOURCE_DATE_EPOCH=1700000000"});
+  INFO(output_of(first));
+  REQUIRE(first.exit_code == 0);
+  ProcessResult second = project.build("second", {"SOURCE_DATE_EPOCH=1600000000"});
+  INFO(output_of(second));
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.err.find("WORKDIR /data/cache ... built") != std::string::npos);
+  CHECK(second.err.find("COPY file.txt / ... built") != std::string::npos);
+
+  std::vector<std::filesystem::path> layers = project.layers("second");
+  REQUIRE(layers.size() == 2);
+  CHECK(names_and_mtimes(layers[0]) == std::vector<std::string>{"data/ 1600000000", "data/cache/ 1600000000"});
+  CHECK(names_and_mtimes(layers[1]) == std::vector<std::string>{"file.txt 1600000000"});
+
+  ProcessResult again = project.build("again", {"SOURCE_DATE_EPOCH=1600000000"});
+  INFO(output_of(again));
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("WORKDIR /data/cache ... cached") != std::string::npos);
+  CHECK(again.err.find("COPY file.txt / ... cached") != std::string::npos);
 }
