@@ -343,6 +343,7 @@ StepOutcome apply_copy_step(Session& session, const StepPlace& place, StageResul
   request.destination = recipe::expand(copy.destination.value, lookup_fn);
   request.workdir = state.workdir;
   request.mode = copy.mode;
+  request.epoch = session.epoch;
   request.allow = session.recipe.context.allow;
 
   context::RootfsView view = view_of(session, state.image, place.stage.name);

@@ -365,6 +365,7 @@ void Planner::add_parents() {
       entry.path = std::string(directory);
       entry.type = layer::EntryType::directory;
       entry.mode = 0755;
+      entry.mtime = request_.epoch;
       if (request_.owner) {
         entry.uid = request_.owner->uid;
         entry.gid = request_.owner->gid;

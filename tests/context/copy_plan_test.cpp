@@ -162,6 +162,34 @@ TEST_CASE("context: copy destination forms", "[context]") {
   CHECK(step(copy({"podinfo.yaml"}, "/app")) == std::vector<std::string>{"f 0644 0:0 8 app/podinfo.yaml"});
 }
 
+TEST_CASE("context: created parents carry the epoch", "[context]") {
+  TempDir dir("ctx-parent-epoch-");
+  test::write(dir / "podinfo.yaml", "kind: x\n");
+  test::write(dir / "conf/app.ini", "i");
+  struct stat conf_stat {};
+  REQUIRE(::stat((dir / "conf").c_str(), &conf_stat) == 0);
+  std::int64_t source_mtime = conf_stat.st_mtime;
+  REQUIRE(source_mtime != 1700000000);
+
+  CopyRequest file_request = copy({"podinfo.yaml"}, "/opt/lib/");
+  file_request.epoch = 1700000000;
+  CopyPlan file_plan = plan(dir.path(), file_request);
+  REQUIRE(test::listing(file_plan) ==
+          std::vector<std::string>{"d 0755 0:0 opt", "d 0755 0:0 opt/lib", "f 0644 0:0 8 opt/lib/podinfo.yaml"});
+  CHECK(file_plan.entries[0].mtime == 1700000000);
+  CHECK(file_plan.entries[1].mtime == 1700000000);
+
+  // A destination directory made from a source directory takes the source's
+  // mtime; only the parents above it are created.
+  CopyRequest directory_request = copy({"conf"}, "/srv/conf");
+  directory_request.epoch = 1700000000;
+  CopyPlan directory_plan = plan(dir.path(), directory_request);
+  REQUIRE(test::listing(directory_plan) ==
+          std::vector<std::string>{"d 0755 0:0 srv", "d 0755 0:0 srv/conf", "f 0644 0:0 1 srv/conf/app.ini"});
+  CHECK(directory_plan.entries[0].mtime == 1700000000);
+  CHECK(directory_plan.entries[1].mtime == source_mtime);
+}
+
 TEST_CASE("context: copy owner and mode apply to everything", "[context]") {
   TempDir dir("ctx-owner-");
   test::write(dir / "tool", "t", 04755);

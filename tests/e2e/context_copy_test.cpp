@@ -163,3 +163,33 @@ to = "/"
   CHECK(again.err.find("WORKDIR /data/cache ... cached") != std::string::npos);
   CHECK(again.err.find("COPY file.txt / ... cached") != std::string::npos);
 }
+
+TEST_CASE("e2e: copy parents carry the epoch", "[e2e]") {
+  Project project(R"(
+[image]
+name = "localhost/copy-parents"
+
+[context]
+dir = "context"
+
+[build]
+source_date_epoch = 1700000000
+
+[[stage]]
+name = "app"
+base = "scratch"
+
+[[stage.step]]
+copy = "file.txt"
+to = "/opt/lib/"
+)");
+  write(project.dir / "context/file.txt", "text\n");
+
+  ProcessResult built = project.build("layout");
+  INFO(output_of(built));
+  REQUIRE(built.exit_code == 0);
+  std::vector<std::filesystem::path> layers = project.layers("layout");
+  REQUIRE(layers.size() == 1);
+  CHECK(names_and_mtimes(layers[0]) ==
+        std::vector<std::string>{"opt/ 1700000000", "opt/lib/ 1700000000", "opt/lib/file.txt 1700000000"});
+}

@@ -26,6 +26,9 @@ struct CopyRequest {
   std::string workdir = "/";
   std::optional<Owner> owner;        // set: applies to everything copied and created
   std::optional<std::uint32_t> mode; // set: applies to every copied file and directory (07777)
+  // Build epoch in seconds since 1970: the mtime of the parent directories
+  // the copy creates, which have no source file to take one from.
+  std::int64_t epoch = 0;
   // Context paths or patterns (ignore-file syntax) the secrets guard lets
   // through: the recipe's `[context] allow = [...]`.
   std::vector<std::string> allow;
@@ -53,7 +56,8 @@ struct CopyPlan {
 //   need the trailing '/'.
 // - a directory source copies its contents; a top-level symlink source is
 //   followed inside the tree; symlinks below it are copied as links.
-// - missing parent directories are created 0755, owned by `owner` or 0:0.
+// - missing parent directories are created 0755, owned by `owner` or 0:0,
+//   with `epoch` as mtime.
 // - files from a build context get owner 0:0 unless `owner` is set; files
 //   from a stage keep theirs. Xattrs are kept in every case.
 // - names sharing an inode become hardlinks to the first name in layer order.
