@@ -126,6 +126,8 @@ void finish(BuildFlags& flags) {
       fail_with(ExitCode::usage, "invalid --registry-ca ", quote(entry), ": write HOST[:PORT]=FILE");
     options.registry_ca_files[entry.substr(0, equals)] = entry.substr(equals + 1);
   }
+  // Checked here so that a bad tag fails before any step runs.
+  for (const std::string& tag : options.tags) with_context("--tag", [&] { recipe::check_tag_or_reference(tag); });
   for (const std::string& output : options.outputs) recipe::parse_output(output, std::filesystem::current_path());
   if (!flags.platform.empty()) recipe::parse_platform(flags.platform);
 

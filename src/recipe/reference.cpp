@@ -52,6 +52,22 @@ void check_tag(std::string_view tag) {
               ": a tag is up to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'");
 }
 
+void check_tag_or_reference(std::string_view text) {
+  if (text.find_first_of("/:@") == std::string_view::npos) {
+    check_tag(text);
+    return;
+  }
+  ImageReference reference;
+  try {
+    reference = parse_image_reference(text);
+  } catch (const Error& error) {
+    fail_with(ExitCode::usage, error.what(), "; write a tag such as '1.0' or a reference such as 'localhost/app:1.0'");
+  }
+  if (reference.digest)
+    fail_with(ExitCode::usage, "invalid tag ", quote(text), ": a tag cannot carry a digest; write a tag such as '1.0' "
+              "or a reference such as 'localhost/app:1.0'");
+}
+
 std::string ImageReference::name() const { return domain + "/" + path; }
 
 std::string ImageReference::to_string() const {
@@ -84,6 +100,7 @@ ImageReference parse_image_reference(std::string_view text) {
     }
     rest = rest.substr(0, colon);
   }
+  if (rest.empty()) invalid(text, "the name before the tag or digest is empty");
   if (rest.size() > 255) invalid(text, "the name is longer than 255 characters");
 
   std::vector<std::string> components = split(rest, '/');

@@ -5,6 +5,7 @@
 #include "imgbuild/cli/cli.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
+#include "imgbuild/util/strings.hpp"
 #include "support/toolkit.hpp"
 
 namespace test = imgbuild::test;
@@ -149,6 +150,26 @@ TEST_CASE("cli: default verb is build", "[cli]") {
   CHECK(explicit_build.err.find("imgbuild: error: step 1 of stage 's'") != std::string::npos);
 }
 
+TEST_CASE("cli: invalid tags fail before steps", "[cli]") {
+  // The copy would fail if it ran, so an exit code of 2 with only the tag
+  // message shows that no step started.
+  imgbuild::TempDir dir;
+  test::write(dir / "r.toml", "[image]\nname = \"app\"\n[[stage]]\nname = \"s\"\nbase = \"scratch\"\n"
+                               "[[stage.step]]\ncopy = \"missing.txt\"\nto = \"/\"\n");
+  std::string recipe = (dir / "r.toml").string();
+  std::string store = (dir / "store").string();
+  for (const std::string& tag : {"bad:tag:x", ":x", "-x", "", "a b"}) {
+    INFO("tag '" << tag << "'");
+    imgbuild::ProcessResult result =
+        test::run_imgbuild({"build", recipe, "--progress", "plain", "--store", store, "-t", tag});
+    CHECK(result.exit_code == 2);
+    CHECK(result.out.empty());
+    CHECK(result.err.starts_with("imgbuild: error: --tag: invalid "));
+    CHECK(result.err.find(imgbuild::quote(tag)) != std::string::npos);
+    CHECK(result.err.find("missing.txt") == std::string::npos);
+  }
+}
+
 TEST_CASE("cli: build flags fill every option", "[cli]") {
   BuildOptions parsed = imgbuild::cli::parse_build_options(
       {"--target", "runtime", "--build-arg", "A=1", "--build-arg", "B=x=y", "--secret", "id=pip,src=pip.conf",
@@ -222,6 +243,12 @@ TEST_CASE("cli: invalid build flag values", "[cli]") {
         "invalid output 'tar:x': expected oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE or docker://REF");
   CHECK(error_of({"--platform", "amd64", "r.toml"}) ==
         "invalid platform 'amd64': expected OS/ARCH or OS/ARCH/VARIANT in lower case, such as linux/amd64 or linux/arm64/v8");
+  CHECK(error_of({"-t", "-x", "r.toml"}) ==
+        "--tag: invalid tag '-x': a tag is up to 128 letters, digits, '_', '.' and '-', and does not start with "
+        "'.' or '-'");
+  CHECK(error_of({"--tag", "1.0", "--tag", ":x", "r.toml"}) ==
+        "--tag: invalid image reference ':x': the name before the tag or digest is empty; write a tag such as '1.0' "
+        "or a reference such as 'localhost/app:1.0'");
   CHECK(error_of({"--jobs", "-1", "r.toml"}) != "no error");
   CHECK(error_of({"--progress", "fancy", "r.toml"}) != "no error");
 }

@@ -130,6 +130,31 @@ TEST_CASE("recipe: image references", "[recipe]") {
         "invalid image reference '-x.io/app': the registry '-x.io' is not a valid host name[:port]");
 }
 
+TEST_CASE("recipe: tag or reference check", "[recipe]") {
+  for (const char* valid : {"1.0", "latest", "_x", "localhost/app:1.0", "app:1", "registry.example:5000/team/app",
+                            "localhost/app"}) {
+    INFO("tag " << valid);
+    CHECK(error_of([&] { recipe::check_tag_or_reference(valid); }) == "no error");
+  }
+
+  const std::string tag_rule =
+      "a tag is up to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'";
+  const std::string hint = "; write a tag such as '1.0' or a reference such as 'localhost/app:1.0'";
+  CHECK(error_of([] { recipe::check_tag_or_reference(""); }) == "invalid tag '': " + tag_rule);
+  CHECK(error_of([] { recipe::check_tag_or_reference("-x"); }) == "invalid tag '-x': " + tag_rule);
+  CHECK(error_of([] { recipe::check_tag_or_reference("a b"); }) == "invalid tag 'a b': " + tag_rule);
+  CHECK(error_of([] { recipe::check_tag_or_reference("bad:tag:x"); }) ==
+        "invalid image reference 'bad:tag:x': the name component 'bad:tag' must be lower-case letters and digits, "
+        "separated by '.', '_', '__' or '-'" + hint);
+  CHECK(error_of([] { recipe::check_tag_or_reference(":x"); }) ==
+        "invalid image reference ':x': the name before the tag or digest is empty" + hint);
+  CHECK(error_of([] { recipe::check_tag_or_reference("app:-x"); }) ==
+        "invalid image reference 'app:-x': invalid tag '-x': " + tag_rule + hint);
+  std::string pinned = "localhost/app@sha256:" + std::string(64, 'a');
+  CHECK(error_of([&] { recipe::check_tag_or_reference(pinned); }) ==
+        "invalid tag '" + pinned + "': a tag cannot carry a digest" + hint);
+}
+
 TEST_CASE("recipe: outputs", "[recipe]") {
   recipe::Output layout = recipe::parse_output("oci:out/app:1.0", "/work");
   CHECK(layout.transport == recipe::Output::Transport::oci);

@@ -58,6 +58,11 @@ ImageReference parse_image_reference(std::string_view text);
 // Checks a tag against the grammar [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
 void check_tag(std::string_view tag);
 
+// Checks an image tag given on the command line: a tag ("1.0", checked as
+// by check_tag) or, when it contains '/', ':' or '@', a full reference
+// ("localhost/app:1.0") without a digest. Throws a usage error naming it.
+void check_tag_or_reference(std::string_view text);
+
 // Parses a platform "os/arch[/variant]", returning its parts.
 std::vector<std::string> parse_platform(std::string_view text);
 
