@@ -6,12 +6,15 @@
 #include <csignal>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <sys/mount.h>
 #include <thread>
 #include <unistd.h>
 
+#include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
+#include "imgbuild/util/log.hpp"
 
 namespace imgbuild::cleanup {
 namespace {
@@ -28,6 +31,8 @@ std::mutex mutex;
 std::map<std::uint64_t, Entry> entries;  // ordered by registration
 std::uint64_t next_handle = 1;
 std::atomic<bool> signalled{false};
+std::atomic<int> received_signal{0};
+std::atomic<bool> announced{false};
 
 std::uint64_t add(Entry entry) {
   std::lock_guard lock(mutex);
@@ -85,6 +90,21 @@ void run_all() noexcept {
 
 bool interrupted() noexcept { return signalled.load(); }
 
+int interrupt_exit_code() noexcept { return 128 + received_signal.load(); }
+
+void announce_interrupt() noexcept {
+  if (announced.exchange(true)) return;
+  int signal = received_signal.load();
+  const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+  try {
+    nlohmann::json event = {{"event", "interrupted"}, {"signal", name}, {"exit_code", 128 + signal}};
+    log::event(event,
+               cat("imgbuild: interrupted by ", name, "; stopped and cleaned up"));
+  } catch (...) {
+    // Exiting matters more than the message.
+  }
+}
+
 void install_signal_handler() {
   sigset_t set;
   sigemptyset(&set);
@@ -94,6 +114,7 @@ void install_signal_handler() {
   std::thread([set] {
     int signal = 0;
     sigwait(&set, &signal);
+    received_signal = signal;
     signalled = true;
     // Running steps poll `interrupted()` about every 100 ms and then clean up
     // through their own destructors. Waiting for that first keeps a late
@@ -103,6 +124,7 @@ void install_signal_handler() {
     run_all();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     run_all();
+    announce_interrupt();
     _exit(128 + signal);
   }).detach();
 }

@@ -172,6 +172,7 @@ run = "echo started; sleep 47"
   REQUIRE(started);
   ::kill(build.pid(), SIGINT);
   CHECK(build.wait_exit(30) == 130);
+  CHECK_THAT(read_file(project.dir / "build.log"), Catch::Contains("imgbuild: interrupted by SIGINT"));
   CHECK(mounts_under(project.dir.path()).empty());
   auto left = list_tree(project.dir / "tmp");
   INFO(join(left, "\n"));

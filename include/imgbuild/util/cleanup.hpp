@@ -9,7 +9,7 @@
 // containers to delete, mounts to detach, temporary directories to remove.
 // RAII owners register on creation and unregister when they clean up
 // themselves; SIGINT and SIGTERM run everything still listed, newest first,
-// then exit with code 130.
+// then exit with 128 plus the signal number.
 namespace imgbuild::cleanup {
 
 // Blocks SIGINT and SIGTERM in every thread and starts the thread that waits
@@ -32,5 +32,13 @@ void run_all() noexcept;
 
 // True once SIGINT or SIGTERM arrived; long loops check it to stop early.
 bool interrupted() noexcept;
+
+// 128 plus the signal that interrupted the build: 130 for SIGINT, 143 for
+// SIGTERM.
+int interrupt_exit_code() noexcept;
+
+// Prints, once per process, that the build was interrupted: a line, or an
+// "interrupted" event under --progress json.
+void announce_interrupt() noexcept;
 
 }  // namespace imgbuild::cleanup
