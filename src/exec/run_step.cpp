@@ -15,6 +15,7 @@
 #include "imgbuild/context/rootfs_view.hpp"
 #include "imgbuild/context/users.hpp"
 #include "imgbuild/exec/runtime.hpp"
+#include "imgbuild/exec/user_namespace.hpp"
 #include "imgbuild/util/cleanup.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
@@ -109,6 +110,22 @@ SpecInput make_spec_input(const RunRequest& request, const RuntimeInfo& runtime,
   fail_with(ExitCode::interrupted, "interrupted, and the clean-up did not finish within 60 seconds");
 }
 
+// runc reports an unmapped user only as "unable to setup user: invalid
+// argument"; name the id and the fix instead.
+void require_mapped(const RunRequest& request, const ResolvedUser& user) {
+  std::vector<std::pair<const char*, std::uint32_t>> ids = {{"uid", user.uid}, {"gid", user.gid}};
+  for (std::uint32_t gid : user.additional_gids) ids.emplace_back("supplementary gid", gid);
+  for (const auto& [kind, id] : ids) {
+    if (id_mapped(id, kind[0] != 'u'))
+      continue;
+    std::string limitation = limited_ids_reason();
+    fail("step ", quote(request.label), " runs as ", kind, " ", id, ", which is not mapped in imgbuild's user "
+         "namespace: ",
+         limitation.empty() ? "it is beyond your user's range in /etc/subuid and /etc/subgid; give it a larger range"
+                            : "only your own uid and gid are mapped; " + limitation);
+  }
+}
+
 ResolvedUser resolve_user(const RunRequest& request) {
   context::RootfsView view(request.lower_dirs, cat("step ", quote(request.label)));
   context::UserIds ids = context::resolve_user(view, request.user.empty() ? "0" : request.user);
@@ -137,6 +154,7 @@ StepResult run_step(const RunRequest& request) {
   OverlayMount overlay(request.lower_dirs, upper, work, rootfs, temp / "overlay", rootless);
 
   ResolvedUser user = request.resolved_user ? *request.resolved_user : resolve_user(request);
+  if (rootless) require_mapped(request, user);
   std::vector<BindMount> binds = prepare_binds(request, bundle);
   MountStubs stubs(rootfs, upper, mount_targets(binds));
 

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,7 +54,8 @@ sigset_t relayed_signals() {
 
 // Runs in the forked child: creates the namespaces, lets the parent write
 // the id maps, becomes namespace root and starts the program again.
-[[noreturn]] void become_root_and_exec(char** argv, Pipe& ready, Pipe& mapped, const sigset_t& old_mask) {
+[[noreturn]] void become_root_and_exec(char** argv, Pipe& ready, Pipe& mapped, const sigset_t& old_mask,
+                                       pid_t parent) {
   ready.read_end.reset();
   mapped.write_end.reset();
   if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
@@ -66,6 +68,10 @@ sigset_t relayed_signals() {
   if (::setresgid(0, 0, 0) != 0) child_failure("cannot become gid 0 in the user namespace");
   if (::setresuid(0, 0, 0) != 0) child_failure("cannot become uid 0 in the user namespace");
   ::setgroups(0, nullptr);  // fails, harmlessly, when only the caller's ids are mapped
+  // If the outer process dies, even by SIGKILL, the build stops and cleans
+  // up as on SIGTERM. Set after the id changes, which clear the setting.
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) child_failure("cannot ask for the parent's death signal");
+  if (::getppid() != parent) ::_exit(static_cast<int>(ExitCode::interrupted));
   // Private propagation keeps the steps' mounts out of the host's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     child_failure("cannot make the mounts of the new namespace private");
@@ -138,9 +144,14 @@ int abandon_child(pid_t child) {
 
 }  // namespace
 
-void warn_if_ids_limited() {
+std::string limited_ids_reason() {
   const char* limitation = std::getenv(limited_ids_variable);
-  if (!limitation || !in_user_namespace()) return;
+  return limitation && in_user_namespace() ? limitation : "";
+}
+
+void warn_if_ids_limited() {
+  std::string limitation = limited_ids_reason();
+  if (limitation.empty()) return;
   log::warn(cat("building without root with only your own uid and gid mapped: steps cannot switch users and "
                 "files cannot belong to anyone but root; ", limitation));
 }
@@ -154,9 +165,10 @@ std::optional<int> rerun_in_user_namespace(char** argv) {
   sigset_t signals = relayed_signals(), old_mask;
   ::sigprocmask(SIG_BLOCK, &signals, &old_mask);
   Pipe ready, mapped;
+  pid_t parent = ::getpid();
   pid_t child = ::fork();
   if (child < 0) fail_errno("cannot fork to enter a user namespace");
-  if (child == 0) become_root_and_exec(argv, ready, mapped, old_mask);
+  if (child == 0) become_root_and_exec(argv, ready, mapped, old_mask, parent);
 
   ready.write_end.reset();
   mapped.read_end.reset();

@@ -21,4 +21,12 @@ bool in_user_namespace() {
 
 bool host_root() { return ::geteuid() == 0 && !in_user_namespace(); }
 
+bool id_mapped(unsigned long id, bool group) {
+  std::ifstream map(group ? "/proc/self/gid_map" : "/proc/self/uid_map");
+  unsigned long long inner = 0, outer = 0, count = 0;
+  while (map >> inner >> outer >> count)
+    if (id >= inner && id - inner < count) return true;
+  return false;
+}
+
 }  // namespace imgbuild

@@ -7,7 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <csignal>
 #include <sys/stat.h>
+#include <thread>
 
 #include "e2e/busybox_recipe.hpp"
 #include "e2e/e2e_support.hpp"
@@ -52,7 +54,9 @@ struct RootlessProject {
     return etc;
   }
 
-  ProcessResult build_as_user(const std::string& subids, const std::vector<std::string>& extra) {
+  // The command that runs `imgbuild build` as the test user. unshare, sh,
+  // setpriv and env each exec the next, so its PID is imgbuild's.
+  std::vector<std::string> command_as_user(const std::string& subids, const std::vector<std::string>& extra) {
     fs::path etc = make_etc(subids);
     std::string command = cat("mount --bind ", quote(etc.string()), " /etc && exec setpriv --reuid ", test_uid,
                               " --regid ", test_uid, " --clear-groups --inh-caps=-all -- env HOME=",
@@ -61,7 +65,11 @@ struct RootlessProject {
                                      "sh", imgbuild_binary().string(), "build", recipe.string(),
                                      "--store", (dir / "store").string(), "--progress", "plain"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return run_process(argv);
+    return argv;
+  }
+
+  ProcessResult build_as_user(const std::string& subids, const std::vector<std::string>& extra) {
+    return run_process(command_as_user(subids, extra));
   }
 };
 
@@ -160,4 +168,58 @@ run = "mkdir -p /data && echo made > /data/file && rm /etc/group"
   CHECK(read_file(project.dir / "bundle/rootfs/data/file") == "made\n");
   CHECK_FALSE(fs::exists(project.dir / "bundle/rootfs/etc/group"));
   CHECK(fs::exists(project.dir / "bundle/rootfs/etc/passwd"));
+}
+
+TEST_CASE("e2e: rootless step as an unmapped user names the fix", "[e2e]") {
+  if (!is_root() || !tools_present()) return;
+  RootlessProject project(std::string(busybox_recipe) + R"(
+[[stage]]
+name = "as-user"
+base = "base"
+
+[[stage.step]]
+user = "someone"
+
+[[stage.step]]
+run = "id -u > /tmp/uid"
+)");
+  auto result = project.build_as_user("", {"--target", "as-user"});
+  INFO(result.out + result.err);
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.err, Catch::Contains("runs as uid 1000, which is not mapped in imgbuild's user namespace"));
+  CHECK_THAT(result.err, Catch::Contains("add the line '" + test_user + ":100000:65536' to /etc/subuid"));
+}
+
+TEST_CASE("e2e: rootless build stops when its outer process dies", "[e2e]") {
+  if (!is_root() || !tools_present()) return;
+  RootlessProject project(std::string(busybox_recipe) + R"(
+[[stage]]
+name = "slow"
+base = "base"
+
+[[stage.step]]
+run = "echo started; sleep 48"
+)");
+  BackgroundProcess build(project.command_as_user(cat(test_user, ":200000:65536\n"), {"--target", "slow"}),
+                          project.dir / "build.log");
+  bool started = false;
+  for (int i = 0; i < 600 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    started = read_file(project.dir / "build.log").find("started") != std::string::npos;
+  }
+  INFO(read_file(project.dir / "build.log"));
+  REQUIRE(started);
+
+  // SIGKILL cannot be relayed; the inner process gets SIGTERM as its parent dies.
+  ::kill(build.pid(), SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = trim(run_process({"sh", "-c", "ps -eo args | grep -c '[s]leep 48' || true"}).out) == "0";
+  }
+  CHECK(gone);
+  for (int i = 0; i < 50 && read_file(project.dir / "build.log").find("interrupted") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK_THAT(read_file(project.dir / "build.log"), Catch::Contains("imgbuild: interrupted by SIGTERM"));
+  CHECK(fs::is_empty(project.dir / "tmp"));
 }

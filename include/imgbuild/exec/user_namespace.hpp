@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 namespace imgbuild::exec {
 
@@ -20,5 +21,9 @@ std::optional<int> rerun_in_user_namespace(char** argv);
 // Warns, naming the fix, when the inner process has only the caller's own
 // ids mapped.
 void warn_if_ids_limited();
+
+// In the inner process: why only the caller's own ids are mapped, with the
+// line to add to /etc/subuid; empty when the subordinate ranges are mapped.
+std::string limited_ids_reason();
 
 }  // namespace imgbuild::exec

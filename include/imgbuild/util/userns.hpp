@@ -12,4 +12,8 @@ bool in_user_namespace();
 // True for real root: effective uid 0 in the host's user namespace.
 bool host_root();
 
+// True when `id` is mapped in this process's user namespace
+// (/proc/self/uid_map, or gid_map for a group id).
+bool id_mapped(unsigned long id, bool group);
+
 }  // namespace imgbuild
