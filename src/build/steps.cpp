@@ -48,10 +48,15 @@ std::string explain_miss(Session& session, const StepPlace& place, const KeyComp
 }
 
 void remember_components(Session& session, const StepPlace& place, const KeyComponents& components) {
+  std::string key = explain_key(session, place);
+  nlohmann::json current = components.to_json();
+  // A fully cached rebuild finds the record it wrote last time; reading it
+  // costs less than rewriting it, which fsyncs.
+  if (auto previous = session.store.find_cache(key); previous && previous->components == current) return;
   store::CacheEntry entry;
-  entry.components = components.to_json();
+  entry.components = std::move(current);
   entry.created = ::time(nullptr);
-  session.store.put_cache(explain_key(session, place), entry);
+  session.store.put_cache(key, entry);
 }
 
 // Looks the step up in the cache. A hit whose layer blob is gone (pruned,
