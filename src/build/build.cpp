@@ -84,7 +84,22 @@ void check_format_compression(const Session& session) {
               "), which has no zstd layer type: use gzip or the OCI format");
 }
 
+// The report reads these files after the last step, so a mistyped path
+// fails here, before any step runs. Their content is checked when read.
+void check_report_inputs(const Session& session) {
+  auto check = [](std::string_view source, const std::filesystem::path& path, std::string_view hint) {
+    std::error_code error;
+    if (!std::filesystem::exists(path, error))
+      fail_with(ExitCode::usage, source, ": not found: ", quote(path.string()), "; ", hint);
+  };
+  if (session.options.baseline) check("--baseline", *session.options.baseline, "pass a report written with --report");
+  const char* tracker_hint = "pass the JSON export of the Debian security tracker";
+  if (session.options.vulns) check("--vulns", *session.options.vulns, tracker_hint);
+  else if (session.recipe.report.vulns) check("[report] vulns", *session.recipe.report.vulns, tracker_hint);
+}
+
 void configure(Session& session, const recipe::Stage& target) {
+  check_report_inputs(session);
   session.platform = resolve_platform(session.options, session.recipe);
   session.compression = resolve_compression(session);
   session.format = resolve_format(session, target);

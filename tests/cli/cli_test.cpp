@@ -170,6 +170,42 @@ TEST_CASE("cli: invalid tags fail before steps", "[cli]") {
   }
 }
 
+TEST_CASE("cli: missing report inputs fail first", "[cli]") {
+  // As above, the failing copy shows whether any step ran.
+  imgbuild::TempDir dir;
+  std::string steps = "[[stage]]\nname = \"s\"\nbase = \"scratch\"\n[[stage.step]]\ncopy = \"missing.txt\"\nto = \"/\"\n";
+  test::write(dir / "r.toml", "[image]\nname = \"app\"\n" + steps);
+  test::write(dir / "with-vulns.toml", "[image]\nname = \"app\"\n[report]\nvulns = \"tracker.json\"\n" + steps);
+  std::string store = (dir / "store").string();
+  auto build = [&](const std::string& recipe, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"build", (dir / recipe).string(), "--progress", "plain", "--store", store};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_imgbuild(args);
+  };
+  std::string missing = (dir / "missing.json").string();
+
+  imgbuild::ProcessResult baseline = build("r.toml", {"--baseline", missing});
+  CHECK(baseline.exit_code == 2);
+  CHECK(baseline.err ==
+        "imgbuild: error: --baseline: not found: '" + missing + "'; pass a report written with --report\n");
+
+  imgbuild::ProcessResult vulns = build("r.toml", {"--vulns", missing});
+  CHECK(vulns.exit_code == 2);
+  CHECK(vulns.err == "imgbuild: error: --vulns: not found: '" + missing +
+                         "'; pass the JSON export of the Debian security tracker\n");
+
+  imgbuild::ProcessResult recipe_vulns = build("with-vulns.toml", {});
+  CHECK(recipe_vulns.exit_code == 2);
+  CHECK(recipe_vulns.err == "imgbuild: error: [report] vulns: not found: '" + (dir / "tracker.json").string() +
+                                "'; pass the JSON export of the Debian security tracker\n");
+
+  // A file that exists is read after the build, so the step runs and fails.
+  test::write(dir / "not-a-report.txt", "text\n");
+  imgbuild::ProcessResult existing = build("r.toml", {"--baseline", (dir / "not-a-report.txt").string()});
+  CHECK(existing.exit_code == 1);
+  CHECK(existing.err.find("copy source 'missing.txt' not found") != std::string::npos);
+}
+
 TEST_CASE("cli: build flags fill every option", "[cli]") {
   BuildOptions parsed = imgbuild::cli::parse_build_options(
       {"--target", "runtime", "--build-arg", "A=1", "--build-arg", "B=x=y", "--secret", "id=pip,src=pip.conf",
