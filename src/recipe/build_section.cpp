@@ -2,6 +2,7 @@
 // Readers of [build] and of the policy tables.
 #include "imgbuild/recipe/values.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "imgbuild/util/time.hpp"
 #include "sections.hpp"
 
 namespace imgbuild::recipe {
@@ -42,8 +43,10 @@ void read_numbers(Reader& reader, const toml::table& table, BuildSection& build)
   }
   if (auto epoch = reader.get_integer(table, "source_date_epoch", "[build]")) {
     build.positions["source_date_epoch"] = epoch->position;
-    if (epoch->value < 0)
-      reader.error(epoch->position, "'source_date_epoch' in [build] must be seconds since 1970, not negative");
+    if (epoch->value < 0 || epoch->value > max_epoch_seconds)
+      reader.error(epoch->position, cat("'source_date_epoch' in [build] is ", epoch->value,
+                                        ", out of range: use an integer from 0 to ", max_epoch_seconds,
+                                        " (9999-12-31T23:59:59Z), in seconds since 1970-01-01 UTC"));
     else
       build.source_date_epoch = epoch->value;
   }

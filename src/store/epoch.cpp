@@ -7,6 +7,7 @@
 
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
+#include "imgbuild/util/time.hpp"
 
 namespace imgbuild::store {
 
@@ -18,9 +19,10 @@ std::int64_t build_epoch(std::optional<std::int64_t> git_commit_time) {
   std::int64_t seconds = 0;
   auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   bool digits_only = value.find_first_not_of("0123456789") == std::string_view::npos;
-  if (!digits_only || error != std::errc() || end != value.data() + value.size())
+  if (!digits_only || error != std::errc() || end != value.data() + value.size() || seconds > max_epoch_seconds)
     fail_with(ExitCode::usage, "invalid SOURCE_DATE_EPOCH ", quote(value),
-              ": expected a non-negative integer number of seconds since 1970-01-01 UTC");
+              ": expected an integer from 0 to ", max_epoch_seconds,
+              " (9999-12-31T23:59:59Z), in seconds since 1970-01-01 UTC");
   return seconds;
 }
 

@@ -206,6 +206,30 @@ TEST_CASE("cli: missing report inputs fail first", "[cli]") {
   CHECK(existing.err.find("copy source 'missing.txt' not found") != std::string::npos);
 }
 
+TEST_CASE("cli: out of range epoch exits 2", "[cli]") {
+  imgbuild::TempDir dir;
+  std::string steps = "[[stage]]\nname = \"s\"\nbase = \"scratch\"\n[[stage.step]]\ncopy = \"missing.txt\"\nto = \"/\"\n";
+  test::write(dir / "r.toml", "[image]\nname = \"app\"\n" + steps);
+  test::write(dir / "late.toml", "[image]\nname = \"app\"\n[build]\nsource_date_epoch = 9223372036854775807\n" + steps);
+  std::string store = (dir / "store").string();
+
+  imgbuild::ProcessResult checked = test::run_imgbuild({"check", (dir / "late.toml").string()});
+  CHECK(checked.exit_code == 2);
+  CHECK(checked.err.starts_with(
+      (dir / "late.toml").string() + ":4:21: 'source_date_epoch' in [build] is 9223372036854775807, out of range: "
+                                    "use an integer from 0 to 253402300799 (9999-12-31T23:59:59Z), in seconds since "
+                                    "1970-01-01 UTC\n"));
+
+  imgbuild::ProcessOptions late_env;
+  late_env.extra_env = {"SOURCE_DATE_EPOCH=253402300800"};
+  imgbuild::ProcessResult built = test::run_imgbuild(
+      {"build", (dir / "r.toml").string(), "--progress", "plain", "--store", store}, late_env);
+  CHECK(built.exit_code == 2);
+  CHECK(built.err.find("imgbuild: error: invalid SOURCE_DATE_EPOCH '253402300800': expected an integer from 0 to "
+                       "253402300799 (9999-12-31T23:59:59Z), in seconds since 1970-01-01 UTC\n") != std::string::npos);
+  CHECK(built.err.find("missing.txt") == std::string::npos);
+}
+
 TEST_CASE("cli: build flags fill every option", "[cli]") {
   BuildOptions parsed = imgbuild::cli::parse_build_options(
       {"--target", "runtime", "--build-arg", "A=1", "--build-arg", "B=x=y", "--secret", "id=pip,src=pip.conf",

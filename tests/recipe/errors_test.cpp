@@ -280,6 +280,23 @@ healthcheck = { test = ["CMD", "true"], interval = "30x" }
         "                                                       ^\n");
 }
 
+TEST_CASE("recipe: source_date_epoch range", "[recipe]") {
+  std::string stage = "[[stage]]\nname = \"s\"\nbase = \"scratch\"\n";
+  for (const char* value : {"9223372036854775807", "253402300800", "-1"}) {
+    INFO("source_date_epoch = " << value);
+    std::string text = head + "[build]\nsource_date_epoch = " + value + "\n" + stage;
+    CHECK(errors_of(text) == std::string("recipes/bad.toml:4:21: 'source_date_epoch' in [build] is ") + value +
+                                 ", out of range: use an integer from 0 to 253402300799 (9999-12-31T23:59:59Z), "
+                                 "in seconds since 1970-01-01 UTC\n"
+                                 "    source_date_epoch = " + value + "\n"
+                                 "                        ^\n");
+  }
+  for (const char* value : {"0", "253402300799"}) {
+    INFO("source_date_epoch = " << value);
+    CHECK(errors_of(head + "[build]\nsource_date_epoch = " + value + "\n" + stage) == "no error");
+  }
+}
+
 TEST_CASE("recipe: invalid image references", "[recipe]") {
   std::string text = R"([image]
 name = "localhost/App:1.0"

@@ -261,10 +261,21 @@ TEST_CASE("store: build epoch sources", "[store]") {
     ScopedEnv env("SOURCE_DATE_EPOCH", "1234567890");
     CHECK(store::build_epoch(1700000000) == 1234567890);
   }
-  for (const char* bad : {"yesterday", "-5", "12.5", "99999999999999999999"}) {
+  {
+    ScopedEnv env("SOURCE_DATE_EPOCH", "253402300799");
+    CHECK(store::build_epoch(std::nullopt) == 253402300799);
+  }
+  for (const char* bad : {"yesterday", "-5", "12.5", "99999999999999999999", "253402300800", "9223372036854775807"}) {
+    INFO("SOURCE_DATE_EPOCH=" << bad);
     ScopedEnv env("SOURCE_DATE_EPOCH", bad);
     CHECK_THROWS_WITH(store::build_epoch(std::nullopt),
-                      cat("invalid SOURCE_DATE_EPOCH '", bad, "': expected a non-negative integer number of seconds since 1970-01-01 UTC"));
+                      cat("invalid SOURCE_DATE_EPOCH '", bad, "': expected an integer from 0 to 253402300799 "
+                          "(9999-12-31T23:59:59Z), in seconds since 1970-01-01 UTC"));
+    try {
+      store::build_epoch(std::nullopt);
+    } catch (const Error& error) {
+      CHECK(error.code() == ExitCode::usage);
+    }
   }
 }
 
