@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -43,9 +44,11 @@ void check_path(const Entry& entry) {
   if (path.empty()) fail("invalid layer entry '': the path is empty; the layer root has no entry of its own");
   if (path.front() == '/' || path.back() == '/')
     fail("invalid layer entry ", quote(path), ": paths are relative, without a leading or trailing '/'");
-  for (const std::string& component : split(path, '/')) {
+  for (std::string_view rest = path; !rest.empty();) {
+    auto [component, next] = first_component(rest);
     if (component.empty() || component == "." || component == "..")
       fail("invalid layer entry ", quote(path), ": it has an empty, '.' or '..' component");
+    rest = next;
   }
   std::string_view base = basename_of(path);
   bool whiteout_shape = entry.type == EntryType::regular && entry.size == 0 &&
@@ -75,6 +78,9 @@ std::size_t hardlink_root(const std::vector<Entry>& entries, const std::map<std:
 // Makes the first name of each inode (in layer order) the one with content
 // and points every other name at it directly, so no link chains remain.
 void normalize_hardlinks(std::vector<Entry>& entries) {
+  bool has_hardlinks =
+      std::any_of(entries.begin(), entries.end(), [](const Entry& entry) { return entry.type == EntryType::hardlink; });
+  if (!has_hardlinks) return;
   std::map<std::string_view, std::size_t> index;
   for (std::size_t i = 0; i < entries.size(); ++i) index.emplace(entries[i].path, i);
 
@@ -112,7 +118,8 @@ void normalize_hardlinks(std::vector<Entry>& entries) {
 // A parent present in the layer must be a directory; a missing parent may
 // exist in a lower layer, so that is the caller's concern.
 void check_parents(const std::vector<Entry>& entries) {
-  std::map<std::string_view, EntryType> types;
+  std::unordered_map<std::string_view, EntryType> types;
+  types.reserve(entries.size());
   for (const Entry& entry : entries) types.emplace(entry.path, entry.type);
   for (const Entry& entry : entries) {
     std::string_view parent = parent_of(entry.path);
@@ -126,25 +133,36 @@ void check_parents(const std::vector<Entry>& entries) {
 }  // namespace
 
 bool path_before(std::string_view a, std::string_view b) {
-  while (true) {
-    if (a.empty() || b.empty()) return a.empty() && !b.empty();
-    auto [a_head, a_rest] = first_component(a);
-    auto [b_head, b_rest] = first_component(b);
-    if (a_head != b_head) {
-      int a_rank = sibling_rank(a_head, a.find('/') == std::string_view::npos);
-      int b_rank = sibling_rank(b_head, b.find('/') == std::string_view::npos);
-      if (a_rank != b_rank) return a_rank < b_rank;
-      return a_head < b_head;
-    }
-    a = a_rest;
-    b = b_rest;
+  // Components before the first differing byte are equal, so only the
+  // component that contains it decides. Starting there saves splitting
+  // the long shared prefixes of a deep tree on every comparison.
+  std::size_t common = static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+  if (common == a.size() && common == b.size()) return false;
+  std::size_t start = 0;
+  if (common > 0) {
+    std::size_t slash = a.rfind('/', common - 1);
+    if (slash != std::string_view::npos) start = slash + 1;
   }
+  auto [a_head, a_rest] = first_component(a.substr(start));
+  auto [b_head, b_rest] = first_component(b.substr(start));
+  // Equal heads mean that one path ends where the other goes on with '/':
+  // a parent comes before its children.
+  if (a_head == b_head) return a_rest.empty() && !b_rest.empty();
+  bool a_last = a.find('/', start) == std::string_view::npos;
+  bool b_last = b.find('/', start) == std::string_view::npos;
+  int a_rank = sibling_rank(a_head, a_last);
+  int b_rank = sibling_rank(b_head, b_last);
+  if (a_rank != b_rank) return a_rank < b_rank;
+  return a_head < b_head;
 }
 
 void sort_entries(std::vector<Entry>& entries) {
   for (const Entry& entry : entries) check_path(entry);
 
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return path_before(a.path, b.path); });
+  auto before = [](const Entry& a, const Entry& b) { return path_before(a.path, b.path); };
+  // Entries from scan_tree arrive in layer order already. Checking that
+  // takes one comparison per entry, while sorting moves these large structs.
+  if (!std::is_sorted(entries.begin(), entries.end(), before)) std::sort(entries.begin(), entries.end(), before);
   for (std::size_t i = 1; i < entries.size(); ++i) {
     if (entries[i].path == entries[i - 1].path)
       fail("layer entry ", quote(entries[i].path), " appears twice; each path may be written once per layer");

@@ -10,6 +10,7 @@
 #include "imgbuild/layer/scan.hpp"
 #include "imgbuild/layer/unpack.hpp"
 #include "imgbuild/layer/writer.hpp"
+#include "imgbuild/util/digest.hpp"
 #include "imgbuild/util/error.hpp"
 #include "imgbuild/util/fs.hpp"
 #include "imgbuild/util/strings.hpp"
@@ -39,6 +40,27 @@ TEST_CASE("layer: order puts whiteouts first", "[layer]") {
   layer::sort_entries(entries);
   CHECK(paths_of(entries) == std::vector<std::string>{"a", "a/b", "a/b/.wh..wh..opq", "a/b/.wh.old", "a/b/!bang",
                                                       "a/b/zz", "a-c", "a-c/x"});
+}
+
+TEST_CASE("layer: path order compares whole components", "[layer]") {
+  // Pairs in layer order. Byte order alone would put "a-c" before "a/b"
+  // and "usr/lib.d" before "usr/lib/x".
+  std::vector<std::pair<std::string, std::string>> ordered = {
+      {"a", "a/b"},
+      {"a/b", "a-c"},
+      {"usr/lib/x", "usr/lib.d"},
+      {"usr/lib", "usr/lib/python3/os.py"},
+      {"usr/lib/python3/os.py", "usr/lib/python3/os.pyc"},
+      {"d/.wh..wh..opq", "d/.wh.a"},
+      {"d/.wh.z", "d/a"},
+      {"d/a\x7f", "d/a\xff"},
+  };
+  for (const auto& [first, second] : ordered) {
+    INFO(first << " before " << second);
+    CHECK(layer::path_before(first, second));
+    CHECK_FALSE(layer::path_before(second, first));
+    CHECK_FALSE(layer::path_before(first, first));
+  }
 }
 
 TEST_CASE("layer: invalid entries are rejected", "[layer]") {
@@ -268,6 +290,77 @@ TEST_CASE("layer: sparse file is written in full", "[layer][slow]") {
   });
   CHECK(found == "MARK");
   CHECK(nonzero_offset == 1073741824ull);
+}
+
+namespace {
+
+// About 26 MB of source-like text with some incompressible files, so the
+// zstd writer fills many feed buffers and libzstd runs several jobs.
+void write_large_tree(const fs::path& root) {
+  std::uint64_t state = 1234;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  const char* words[] = {"def ", "class ", "return ", "self", ".value", " = ", "(index)", "\n", "    ", "buffer"};
+  for (int file = 0; file < 40; ++file) {
+    std::string content;
+    std::size_t size = 200'000 + next() % 1'000'000;
+    while (content.size() < size) {
+      if (file % 8 == 7) {
+        content += static_cast<char>(next() & 0xff);
+      } else {
+        content += words[next() % 10];
+      }
+    }
+    write(root / cat("dir", file % 5) / cat("file", file, ".py"), content);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("layer: large zstd layer is the same for any thread count", "[layer]") {
+  TempDir temp;
+  auto store = store::Store::open(temp / "store");
+  write_large_tree(temp / "tree");
+
+  layer::WriteOptions options;
+  options.compression = Compression::gzip;
+  auto gzip = layer::write_layer(layer::scan_tree(temp / "tree"), options, store);
+
+  options.compression = Compression::zstd;
+  std::vector<layer::LayerResult> results;
+  for (unsigned threads : {1u, 2u, 5u}) {
+    options.threads = threads;
+    results.push_back(layer::write_layer(layer::scan_tree(temp / "tree"), options, store));
+  }
+  REQUIRE(results[0].uncompressed_size > 25'000'000);
+  for (const auto& result : results) {
+    CHECK(result.digest == results[0].digest);
+    CHECK(result.diff_id == gzip.diff_id);
+    CHECK(result.uncompressed_size == gzip.uncompressed_size);
+  }
+
+  fs::path blob = store.blob_path(results[0].digest);
+  check_blob_with_tools(blob);
+  CHECK(sha256_of_file(blob) == results[0].digest);
+  fs::path tar = temp / "layer.tar";
+  run_checked({"zstd", "-q", "-d", blob.string(), "-o", tar.string()});
+  CHECK(fs::file_size(tar) == results[0].uncompressed_size);
+  CHECK(sha256_of_file(tar) == results[0].diff_id);
+}
+
+TEST_CASE("layer: zstd writer reports a file removed mid-write", "[layer]") {
+  TempDir temp;
+  auto store = store::Store::open(temp / "store");
+  write_large_tree(temp / "tree");
+  auto entries = layer::scan_tree(temp / "tree");
+  fs::remove(temp / "tree/dir4/file39.py");
+
+  layer::WriteOptions options;
+  options.compression = Compression::zstd;
+  CHECK_THROWS_WITH(layer::write_layer(entries, options, store), Catch::Contains("dir4/file39.py"));
+  CHECK(fs::is_empty(temp / "store/tmp"));
 }
 
 TEST_CASE("layer: scan finds hardlinks and skips sockets", "[layer]") {
