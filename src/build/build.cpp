@@ -62,9 +62,9 @@ image::Format resolve_format(Session& session, const recipe::Stage& target) {
   bool healthcheck = target.config.healthcheck.has_value();
   if (!chosen) {
     if (!healthcheck) return image::Format::oci;
-    log::warn(cat("stage ", quote(target.name), " declares a healthcheck, which only the Docker image format "
-                  "carries: docker-archive and docker:// outputs get Docker media types, OCI layouts and "
-                  "archives drop the healthcheck (set [build] format or --format to choose)"));
+    log::info(cat("stage ", quote(target.name), " declares a healthcheck, which only the Docker image format "
+                  "carries: using it for docker-archive and docker:// outputs (set [build] format or --format "
+                  "to choose)"));
     return image::Format::docker;
   }
   return *chosen == recipe::ImageFormat::docker ? image::Format::docker : image::Format::oci;

@@ -177,9 +177,9 @@ std::string write_output(Session& session, const image::Image& image, const std:
   // skopeo and podman do not read Docker manifests from an OCI layout, so
   // layouts always get the OCI form, which has no healthcheck field.
   bool layout = spec.kind == image::OutputKind::oci_layout || spec.kind == image::OutputKind::oci_archive;
-  if (layout && session.format == image::Format::docker && image::get_healthcheck(image.config))
-    log::warn(cat("writing ", text, " in the OCI format, which drops the healthcheck; a docker-archive or "
-                  "docker:// output keeps it"));
+  if (layout && image::get_healthcheck(image.config))
+    log::warn(cat(text, " is written in the OCI form, which has no healthcheck field, so the healthcheck is left "
+                  "out there; docker-archive and docker:// outputs keep it"));
   switch (spec.kind) {
     case image::OutputKind::oci_layout: {
       std::vector<std::string> tags = spec.tag.empty() ? tags_of(references) : std::vector<std::string>{spec.tag};

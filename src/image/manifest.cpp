@@ -3,7 +3,6 @@
 
 #include "imgbuild/image/config.hpp"
 #include "imgbuild/util/error.hpp"
-#include "imgbuild/util/log.hpp"
 #include "imgbuild/util/strings.hpp"
 
 namespace imgbuild::image {
@@ -21,14 +20,12 @@ Descriptor bytes_descriptor(std::string media_type, std::string_view bytes) {
 }
 
 // Returns the config as shipped in `format`. Only Docker defines a
-// healthcheck, so OCI consumers would ignore it silently. We drop it and warn.
+// healthcheck, so OCI consumers would ignore it silently: it is dropped
+// here, and the build warns once per output that loses it.
 json config_for_format(const json& config, Format format) {
   if (format == Format::docker || !get_healthcheck(config)) return config;
   json copy = config;
   copy["config"].erase("Healthcheck");
-  log::warn(
-      "the image declares a healthcheck, which the OCI image format cannot carry: it is left out; "
-      "use --format docker to keep it");
   return copy;
 }
 
