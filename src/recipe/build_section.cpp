@@ -78,8 +78,13 @@ std::optional<std::uint64_t> read_size(Reader& reader, const toml::table& table,
   const toml::node* node = table.get(key);
   if (!node) return std::nullopt;
   policy.positions[std::string(key)] = reader.at(*node);
-  if (node->is_integer() && node->as_integer()->get() >= 0)
-    return static_cast<std::uint64_t>(node->as_integer()->get());
+  if (node->is_integer()) {
+    std::int64_t bytes = node->as_integer()->get();
+    if (bytes >= 0) return static_cast<std::uint64_t>(bytes);
+    reader.error(reader.at(*node), cat(quote(key), " in ", scope, " is ", bytes,
+                                       ": a size must not be negative; give a number of bytes or a size such as \"150MB\""));
+    return std::nullopt;
+  }
   if (!node->is_string()) {
     reader.wrong_type(*node, key, scope, "a size such as \"150MB\" or a number of bytes");
     return std::nullopt;

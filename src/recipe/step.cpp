@@ -119,11 +119,13 @@ RunStep read_run(Reader& reader, const toml::table& table, const std::string& sc
   if (auto step_shell = reader.get_strings(table, "shell", scope, false); step_shell && !step_shell->empty())
     shell = values_of(*step_shell);
 
+  // A string is handled first, so `single` below only makes a type error
+  // name both accepted forms.
   if (command.is_string()) {
     run.shell_form = true;
     run.argv = shell;
     run.argv.push_back(command.as_string()->get());
-  } else if (auto argv = reader.get_strings(table, "run", scope, false)) {
+  } else if (auto argv = reader.get_strings(table, "run", scope, /*single=*/true)) {
     run.argv = values_of(*argv);
     if (run.argv.empty()) reader.error(reader.at(command), cat("'run' in ", scope, " is an empty command"));
   } else {

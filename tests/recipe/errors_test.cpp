@@ -177,6 +177,35 @@ base = 5
         "           ^\n");
 }
 
+TEST_CASE("recipe: run and size type messages", "[recipe]") {
+  std::string text = head + R"([[stage]]
+name = "s"
+base = "scratch"
+[[stage.step]]
+run = 5
+[[stage.step]]
+run = ["echo", 1]
+[stage.policy]
+max_uncompressed_size = -5
+max_compressed_size = true
+)";
+  CHECK(errors_of(text) ==
+        "recipes/bad.toml:7:7: 'run' in step 1 of stage 's' must be a string or an array of strings, not an integer\n"
+        "    run = 5\n"
+        "          ^\n"
+        "recipes/bad.toml:9:16: 'run' in step 2 of stage 's' must be a string or an array of strings, but it holds an integer\n"
+        "    run = [\"echo\", 1]\n"
+        "                   ^\n"
+        "recipes/bad.toml:11:25: 'max_uncompressed_size' in the policy of stage 's' is -5: a size must not be negative; "
+        "give a number of bytes or a size such as \"150MB\"\n"
+        "    max_uncompressed_size = -5\n"
+        "                            ^\n"
+        "recipes/bad.toml:12:23: 'max_compressed_size' in the policy of stage 's' must be a size such as \"150MB\" or a "
+        "number of bytes, not a boolean\n"
+        "    max_compressed_size = true\n"
+        "                          ^\n");
+}
+
 TEST_CASE("recipe: missing required keys", "[recipe]") {
   std::string text = R"([image]
 tags = ["1"]
