@@ -3,11 +3,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <dirent.h>
+#include <iterator>
 #include <map>
+#include <mutex>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <system_error>
+#include <thread>
 #include <unistd.h>
 
 #include "imgbuild/layer/order.hpp"
@@ -76,18 +81,39 @@ struct Identity {
   auto operator<=>(const Identity&) const = default;
 };
 
+// Entries found by one scanning thread. `identities` maps an index into
+// `entries` to the inode of a name with nlink > 1.
+struct Found {
+  std::vector<Entry> entries;
+  std::map<std::size_t, Identity> identities;
+};
+
 class Scanner {
  public:
   Scanner(const ScanOptions& options, bool overlay_upper) : options_(options), overlay_upper_(overlay_upper) {}
 
-  void walk(const fs::path& directory, const std::string& prefix) {
-    for (const std::string& name : sorted_children(directory)) {
-      std::string relative = prefix.empty() ? name : prefix + "/" + name;
-      if (excluded(relative)) continue;
-      fs::path full = directory / name;
-      struct stat info {};
-      if (::lstat(full.c_str(), &info) != 0) fail_errno(cat("cannot stat ", full));
-      if (add(full, relative, info) && S_ISDIR(info.st_mode)) walk(full, relative);
+  // Reads the tree below `root` on `threads` threads, the caller's among
+  // them, which take directories from a shared stack. The order in which
+  // they find entries does not matter because finish() sorts them.
+  void walk(const fs::path& root, unsigned threads) {
+    pending_.push_back({root, ""});
+    std::vector<Found> found(threads);
+    std::vector<std::thread> helpers;
+    for (unsigned i = 1; i < threads; ++i) {
+      try {
+        helpers.emplace_back([this, &found, i] { work(found[i]); });
+      } catch (const std::system_error&) {
+        break;  // out of threads: the ones started share the work
+      }
+    }
+    work(found[0]);
+    for (auto& helper : helpers) helper.join();
+    if (error_) std::rethrow_exception(error_);
+
+    for (Found& part : found) {
+      std::size_t offset = entries_.size();
+      for (auto& [index, identity] : part.identities) identities_[offset + index] = identity;
+      std::move(part.entries.begin(), part.entries.end(), std::back_inserter(entries_));
     }
   }
 
@@ -123,14 +149,61 @@ class Scanner {
                        [&](const std::string& pattern) { return glob_match(pattern, relative); });
   }
 
+  struct Directory {
+    fs::path full;
+    std::string relative;
+  };
+
+  // Reads directories until none is left or a thread has failed. A thread
+  // waits while the stack is empty but others still read directories that
+  // may add subdirectories to it.
+  void work(Found& found) {
+    while (true) {
+      Directory directory;
+      {
+        std::unique_lock lock(mutex_);
+        pending_changed_.wait(lock, [&] { return error_ || !pending_.empty() || busy_ == 0; });
+        if (error_ || pending_.empty()) return;
+        directory = std::move(pending_.back());
+        pending_.pop_back();
+        ++busy_;
+      }
+      std::vector<Directory> subdirectories;
+      std::exception_ptr error;
+      try {
+        read_directory(directory, found, subdirectories);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex_);
+        if (error && !error_) error_ = error;
+        std::move(subdirectories.begin(), subdirectories.end(), std::back_inserter(pending_));
+        --busy_;
+      }
+      pending_changed_.notify_all();
+    }
+  }
+
+  void read_directory(const Directory& directory, Found& found, std::vector<Directory>& subdirectories) {
+    for (const std::string& name : sorted_children(directory.full)) {
+      std::string relative = directory.relative.empty() ? name : directory.relative + "/" + name;
+      if (excluded(relative)) continue;
+      fs::path full = directory.full / name;
+      struct stat info {};
+      if (::lstat(full.c_str(), &info) != 0) fail_errno(cat("cannot stat ", full));
+      if (add(found, full, relative, info) && S_ISDIR(info.st_mode)) subdirectories.push_back({full, relative});
+    }
+  }
+
   // Adds the entry for `full`; returns false when it was skipped.
-  bool add(const fs::path& full, const std::string& relative, const struct stat& info) {
+  bool add(Found& found, const fs::path& full, const std::string& relative, const struct stat& info) {
     if (S_ISSOCK(info.st_mode)) {
       log::warn(cat("skipping socket ", full, ": sockets cannot be stored in a layer"));
       return false;
     }
     if (overlay_upper_ && S_ISCHR(info.st_mode) && info.st_rdev == makedev(0, 0)) {
-      entries_.push_back(whiteout(relative));
+      found.entries.push_back(whiteout(relative));
       return false;
     }
 
@@ -147,9 +220,9 @@ class Scanner {
     }
 
     set_type(entry, full, info);
-    if (!S_ISDIR(info.st_mode) && info.st_nlink > 1) identities_[entries_.size()] = {info.st_dev, info.st_ino};
-    entries_.push_back(std::move(entry));
-    if (opaque) entries_.push_back(opaque_marker(relative));
+    if (!S_ISDIR(info.st_mode) && info.st_nlink > 1) found.identities[found.entries.size()] = {info.st_dev, info.st_ino};
+    found.entries.push_back(std::move(entry));
+    if (opaque) found.entries.push_back(opaque_marker(relative));
     return true;
   }
 
@@ -190,6 +263,12 @@ class Scanner {
   bool overlay_upper_;
   std::vector<Entry> entries_;
   std::map<std::size_t, Identity> identities_;  // entry index -> inode, for names with nlink > 1
+
+  std::mutex mutex_;
+  std::condition_variable pending_changed_;
+  std::vector<Directory> pending_;  // directories not read yet
+  unsigned busy_ = 0;               // threads reading a directory
+  std::exception_ptr error_;        // the first failure of any thread
 };
 
 std::vector<Entry> scan(const fs::path& root, const ScanOptions& options, bool overlay_upper) {
@@ -197,7 +276,7 @@ std::vector<Entry> scan(const fs::path& root, const ScanOptions& options, bool o
   if (::lstat(root.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
     fail("cannot scan ", root, ": it is not a directory");
   Scanner scanner(options, overlay_upper);
-  scanner.walk(root, "");
+  scanner.walk(root, std::max(1u, std::thread::hardware_concurrency()));
   return scanner.finish();
 }
 
