@@ -66,8 +66,9 @@ void add_build_options(CLI::App& command, BuildFlags& flags) {
       ->check(CLI::IsMember({"runc", "crun"}));
   command.add_option("--network", flags.network, "default network of run steps: host or none (default: [build] network)")
       ->check(CLI::IsMember({"host", "none"}));
+  // The same range as [build] jobs.
   command.add_option("--jobs", options.jobs, "number of stages built in parallel (default: 0, one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_range(0, 1024));
   add_list(command, "--insecure-registry", options.insecure_registries,
            "registry HOST[:PORT] reached over plain HTTP or without TLS verification (repeatable)");
   add_list(command, "--registry-ca", flags.registry_cas,

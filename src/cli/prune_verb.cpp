@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "imgbuild/store/prune.hpp"
@@ -64,7 +65,7 @@ Verb add_prune_verb(CLI::App& app) {
       ->type_name("DURATION");
   command->add_option("--wait", flags->wait_seconds,
                       "seconds to wait for running builds to release the store (default: 0, fail at once)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_range(0, std::numeric_limits<unsigned>::max()))
       ->type_name("SECONDS");
   return Verb{command, [flags] { return run_prune(*flags); }, true};
 }

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -26,6 +27,11 @@ Verb add_build_verb(CLI::App& app);
 Verb add_check_verb(CLI::App& app);
 Verb add_prune_verb(CLI::App& app);
 Verb add_diff_verb(CLI::App& app);
+
+// Returns a validator for an option that takes an integer from `min` to
+// `max`. It rejects other values with "invalid value 'TEXT': expected an
+// integer from MIN to MAX", which CLI11 prefixes with the option name.
+CLI::Validator integer_range(std::int64_t min, std::int64_t max);
 
 // Adds every verb to `app`; the first is the default verb, run when the
 // command line starts with something other than a verb name.

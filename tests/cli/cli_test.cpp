@@ -309,6 +309,10 @@ TEST_CASE("cli: invalid build flag values", "[cli]") {
   CHECK(error_of({"--tag", "1.0", "--tag", ":x", "r.toml"}) ==
         "--tag: invalid image reference ':x': the name before the tag or digest is empty; write a tag such as '1.0' "
         "or a reference such as 'localhost/app:1.0'");
-  CHECK(error_of({"--jobs", "-1", "r.toml"}) != "no error");
+  for (const std::string& jobs : {"-1", "1025", "two"}) {
+    CHECK(error_of({"--jobs", jobs, "r.toml"}) ==
+          "--jobs: invalid value '" + jobs + "': expected an integer from 0 to 1024");
+  }
+  CHECK(error_of({"--jobs", "1024", "r.toml"}) == "no error");
   CHECK(error_of({"--progress", "fancy", "r.toml"}) != "no error");
 }

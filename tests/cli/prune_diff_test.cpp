@@ -180,6 +180,12 @@ TEST_CASE("cli: prune rejects invalid budgets", "[cli]") {
         "imgbuild: error: --max-age: invalid duration '7 days': expected a number with a unit s, m, h, d or w, such "
         "as '36h' or '1h30m'\n");
 
+  ProcessResult wait = test::run_imgbuild({"prune", "--store", store.path().string(), "--wait", "-1"});
+  CHECK(wait.exit_code == 2);
+  CHECK(wait.err ==
+        "imgbuild: error: --wait: invalid value '-1': expected an integer from 0 to 4294967295; run 'imgbuild --help' "
+        "for usage\n");
+
   fs::path missing = store / "missing";
   ProcessResult absent = test::run_imgbuild({"prune", "--store", missing.string()});
   CHECK(absent.exit_code == 2);
