@@ -67,6 +67,9 @@ struct Project {
   Project() {
     test::make_busybox_rootfs(dir / "context/rootfs");
     test::write(dir / "context/notes/readme", "built by the builder stage\n");
+    // Left behind in the builder stage, so its layer differs from the app
+    // layer that copies only the readme, and only cache entries reference it.
+    test::write(dir / "context/notes/draft", "not copied into the image\n");
     test::write(dir / "context/data/small.txt", "small\n");
     test::write(recipe, recipe_text);
   }
