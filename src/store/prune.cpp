@@ -247,9 +247,6 @@ PruneResult prune(Store& store, const PruneOptions& options) {
 
   std::map<fs::path, std::uint64_t> sizes;
   result.kept_bytes = kept_size(store, kept, sizes);
-  log::info(cat("prune: removed ", result.cache_entries, " cache entries, ", result.blobs, " blobs, ",
-                result.unpacked, " unpacked layers; freed ", human_bytes(result.freed_bytes), ", kept ",
-                human_bytes(result.kept_bytes)));
   return result;
 }
 

@@ -147,6 +147,9 @@ TEST_CASE("cli: prune keeps blobs records pin", "[cli]") {
   CHECK(contains(pruned.out, "removed " + std::to_string(cache_entries) + " cache entries, "));
   CHECK(contains(pruned.out, " blobs and "));
   CHECK(contains(pruned.out, "freed "));
+  // The summary goes to stdout only, once.
+  CHECK_FALSE(contains(pruned.err, "removed "));
+  CHECK(pruned.out.find("removed ") == pruned.out.rfind("removed "));
   CHECK(project.cache_entries() == 0);
 
   std::set<std::string> after = project.blobs();
