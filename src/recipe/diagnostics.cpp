@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "imgbuild/recipe/diagnostics.hpp"
 
+#include <cstdio>
+
 #include "imgbuild/util/strings.hpp"
 
 namespace imgbuild::recipe {
@@ -20,18 +22,55 @@ std::string_view source_line(std::string_view source, std::uint32_t number) {
   return line;
 }
 
-// Returns the indentation that puts a caret under `column` of `line`.
-// Columns count code points, as toml++ does; tabs are kept so the caret
-// lines up however the terminal expands them.
-std::string caret_padding(std::string_view line, std::uint32_t column) {
+// Returns the text shown for each code point of `line`: the code point
+// itself, or "\xNN" per byte for bytes that are not valid UTF-8 and for
+// control characters (C0 other than tab, DEL and C1). A binary file thus
+// cannot send raw bytes or terminal escapes to the terminal. When anything
+// is escaped, '\' shows as "\\" so escapes and recipe text stay apart.
+std::vector<std::string> shown_code_points(std::string_view line) {
+  auto escape = [](std::string_view bytes) {
+    std::string out;
+    for (unsigned char byte : bytes) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", byte);
+      out += buffer;
+    }
+    return out;
+  };
+  std::vector<std::string> pieces;
+  bool escaped = false;
+  for (std::size_t i = 0; i < line.size();) {
+    std::size_t length = utf8_sequence_length(line, i);
+    std::string_view code_point = line.substr(i, length == 0 ? 1 : length);
+    auto lead = static_cast<unsigned char>(code_point[0]);
+    auto second = code_point.size() > 1 ? static_cast<unsigned char>(code_point[1]) : 0;
+    bool control = (lead < 0x20 && lead != '\t') || lead == 0x7f || (lead == 0xc2 && second < 0xa0);
+    if (length == 0 || control) {
+      pieces.push_back(escape(code_point));
+      escaped = true;
+    } else {
+      pieces.emplace_back(code_point);
+    }
+    i += code_point.size();
+  }
+  if (escaped)
+    for (std::string& piece : pieces)
+      if (piece == "\\") piece = "\\\\";
+  return pieces;
+}
+
+// Returns the indentation that puts a caret under `column` (1-based, in code
+// points as toml++ counts them) of a line shown as `pieces`. Tabs are kept so
+// the caret lines up however the terminal expands them.
+std::string caret_padding(const std::vector<std::string>& pieces, std::uint32_t column) {
   std::string padding;
-  std::uint32_t current = 1;
-  for (char c : line) {
-    bool continuation = (static_cast<unsigned char>(c) & 0xc0) == 0x80;
-    if (continuation) continue;
-    if (current >= column) break;
-    padding += c == '\t' ? '\t' : ' ';
-    ++current;
+  for (std::size_t i = 0; i + 1 < column && i < pieces.size(); ++i) {
+    if (pieces[i] == "\t") {
+      padding += '\t';
+      continue;
+    }
+    for (char c : pieces[i])
+      if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) padding += ' ';
   }
   return padding;
 }
@@ -54,8 +93,9 @@ std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics, std::
     if (diagnostic.position.line == 0) continue;
     std::string_view line = source_line(source, diagnostic.position.line);
     if (trim(line).empty()) continue;
-    out += "    " + std::string(line) + "\n";
-    out += "    " + caret_padding(line, diagnostic.position.column) + "^\n";
+    std::vector<std::string> pieces = shown_code_points(line);
+    out += "    " + join(pieces, "") + "\n";
+    out += "    " + caret_padding(pieces, diagnostic.position.column) + "^\n";
   }
   return out;
 }

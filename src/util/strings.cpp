@@ -112,10 +112,7 @@ std::string quote(std::string_view text) {
   return out + "'";
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence at `text[i]`, or 0 when it is invalid.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   unsigned char lead = byte(i);
   if (lead < 0x80) return 1;
@@ -131,16 +128,14 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
   return length;
 }
 
-}  // namespace
-
 std::string utf8_or_escaped(std::string_view text) {
   std::size_t i = 0;
-  while (i < text.size() && utf8_sequence(text, i) > 0) i += utf8_sequence(text, i);
+  while (i < text.size() && utf8_sequence_length(text, i) > 0) i += utf8_sequence_length(text, i);
   if (i == text.size()) return std::string(text);
 
   std::string out;
   for (i = 0; i < text.size();) {
-    std::size_t length = utf8_sequence(text, i);
+    std::size_t length = utf8_sequence_length(text, i);
     if (length > 0 && text[i] != '\\') {
       out.append(text.substr(i, length));
       i += length;

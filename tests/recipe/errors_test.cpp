@@ -206,6 +206,37 @@ max_compressed_size = true
         "                          ^\n");
 }
 
+TEST_CASE("recipe: source line bytes are escaped", "[recipe]") {
+  // A control character in a string is a TOML error, so the line is shown.
+  CHECK(errors_of("[image]\nname = \"a\x01\x1b[31m\\tb\"\n") ==
+        "recipes/bad.toml:2:10: invalid TOML: Error while parsing string: unescaped control characters other than "
+        "TAB (U+0009) are explicitly prohibited\n"
+        "    name = \"a\\x01\\x1b[31m\\\\tb\"\n"
+        "             ^\n");
+  // A tab stays a tab in the line and in the caret's indentation, so the two
+  // line up in any terminal, and valid UTF-8 is kept.
+  CHECK(errors_of("[image]\nname\t= \"\xc3\xa4\x7f\"\n") ==
+        "recipes/bad.toml:2:10: invalid TOML: Error while parsing string: unescaped control characters other than "
+        "TAB (U+0009) are explicitly prohibited\n"
+        "    name\t= \"\xc3\xa4\\x7f\"\n"
+        "        \t    ^\n");
+  // A C1 control character (U+009B, CSI) is valid TOML but escaped when shown,
+  // and the caret still points at the offending character after it.
+  CHECK(errors_of("[image]\nname = \"\xc2\x9b\" x\n") ==
+        "recipes/bad.toml:2:12: invalid TOML: Error while parsing key-value pair: expected a comment or whitespace, "
+        "saw 'x'\n"
+        "    name = \"\\xc2\\x9b\" x\n"
+        "                      ^\n");
+  // The ELF header of a binary given as the recipe.
+  std::string binary("\x7f" "ELF\x02\x01\x01\0\0\0\n", 11);
+  std::string diagnostics = errors_of(binary);
+  CHECK(diagnostics.find("\n    \\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\n    ^\n") != std::string::npos);
+  for (char c : diagnostics) {
+    INFO("output " << diagnostics);
+    CHECK(((c >= 0x20 && c < 0x7f) || c == '\n'));
+  }
+}
+
 TEST_CASE("recipe: missing required keys", "[recipe]") {
   std::string text = R"([image]
 tags = ["1"]

@@ -62,6 +62,20 @@ TEST_CASE("util: toolkit busybox rootfs runs sh", "[util]") {
   CHECK(run_process({(dir / "bin/busybox").string(), "sh", "-c", "echo hi"}).out == "hi\n");
 }
 
+TEST_CASE("util: utf8_sequence_length", "[util]") {
+  CHECK(utf8_sequence_length("a", 0) == 1);
+  CHECK(utf8_sequence_length(std::string_view("\0", 1), 0) == 1);
+  CHECK(utf8_sequence_length("x\xc3\xa4", 1) == 2);
+  CHECK(utf8_sequence_length("\xe2\x82\xac", 0) == 3);
+  CHECK(utf8_sequence_length("\xf0\x9f\x98\x80", 0) == 4);
+  CHECK(utf8_sequence_length("\xc3\xa4", 1) == 0);      // a continuation byte
+  CHECK(utf8_sequence_length("\xff", 0) == 0);
+  CHECK(utf8_sequence_length("\xc0\xaf", 0) == 0);      // overlong '/'
+  CHECK(utf8_sequence_length("\xed\xa0\x80", 0) == 0);  // a UTF-16 surrogate
+  CHECK(utf8_sequence_length("\xe2\x82", 0) == 0);      // cut short
+  CHECK(utf8_sequence_length("\xf4\x90\x80\x80", 0) == 0);  // above U+10FFFF
+}
+
 TEST_CASE("util: utf8_or_escaped keeps UTF-8 and escapes raw bytes", "[util]") {
   CHECK(utf8_or_escaped("test-\xc3\xa4\xc3\xb6\xc3\xbc.txt") == "test-\xc3\xa4\xc3\xb6\xc3\xbc.txt");
   CHECK(utf8_or_escaped("foo\nbar") == "foo\nbar");

@@ -34,6 +34,11 @@ std::string human_delta(std::int64_t bytes);
 // other bytes become \xNN so a name with a newline cannot forge log lines.
 std::string quote(std::string_view text);
 
+// Returns the length of the valid UTF-8 sequence that starts at `text[i]`,
+// or 0 when the bytes there are not one (overlong forms, UTF-16 surrogates
+// and code points above U+10FFFF are invalid).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
+
 // Returns `text` when it is valid UTF-8, else a copy with each byte that is
 // not part of a valid sequence written as "\xNN" (and '\' as "\\"), so
 // file names that are raw bytes can go into JSON, which only carries UTF-8.
