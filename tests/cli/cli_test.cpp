@@ -158,7 +158,7 @@ TEST_CASE("cli: invalid tags fail before steps", "[cli]") {
                                "[[stage.step]]\ncopy = \"missing.txt\"\nto = \"/\"\n");
   std::string recipe = (dir / "r.toml").string();
   std::string store = (dir / "store").string();
-  for (const std::string& tag : {"bad:tag:x", ":x", "-x", "", "a b"}) {
+  for (std::string tag : {"bad:tag:x", ":x", "-x", "", "a b"}) {
     INFO("tag '" << tag << "'");
     imgbuild::ProcessResult result =
         test::run_imgbuild({"build", recipe, "--progress", "plain", "--store", store, "-t", tag});
@@ -309,7 +309,7 @@ TEST_CASE("cli: invalid build flag values", "[cli]") {
   CHECK(error_of({"--tag", "1.0", "--tag", ":x", "r.toml"}) ==
         "--tag: invalid image reference ':x': the name before the tag or digest is empty; write a tag such as '1.0' "
         "or a reference such as 'localhost/app:1.0'");
-  for (const std::string& jobs : {"-1", "1025", "two"}) {
+  for (std::string jobs : {"-1", "1025", "two"}) {
     CHECK(error_of({"--jobs", jobs, "r.toml"}) ==
           "--jobs: invalid value '" + jobs + "': expected an integer from 0 to 1024");
   }

@@ -292,7 +292,7 @@ TEST_CASE("recipe: git context dir stays inside", "[recipe]") {
   CHECK(dir_of("..data") == fs::path("..data"));
   CHECK(dir_of("a/../b") == fs::path("b"));
   CHECK(dir_of("") == fs::path(""));
-  for (const std::string& outside : {"..", "../x", "a/../../x", "/srv/repo/x"}) {
+  for (std::string outside : {"..", "../x", "a/../../x", "/srv/repo/x"}) {
     INFO("dir = " << outside);
     CHECK_THROWS_AS(dir_of(outside), recipe::RecipeError);
   }
