@@ -127,8 +127,13 @@ struct BlobWriter::State {
   UniqueFd fd;
   Sha256 hash;
   std::uint64_t size = 0;
+  std::uint64_t writeback_started = 0;  // bytes handed to sync_file_range
   bool done = false;
 };
+
+// Starting writeback every 8 MiB lets the disk work while the writer still
+// produces data, so the fsync in commit() waits only for the tail.
+constexpr std::uint64_t writeback_interval = 8u << 20;
 
 fs::path unique_temp_path(const fs::path& directory, std::string_view purpose) {
   return directory / cat(::getpid(), ".", temp_counter.fetch_add(1), ".", purpose);
@@ -161,9 +166,17 @@ BlobWriter::~BlobWriter() {
 }
 
 void BlobWriter::write(const void* data, std::size_t size) {
-  write_all(state_->fd.get(), std::string_view(static_cast<const char*>(data), size));
-  state_->hash.update(data, size);
-  state_->size += size;
+  State& state = *state_;
+  write_all(state.fd.get(), std::string_view(static_cast<const char*>(data), size));
+  state.hash.update(data, size);
+  state.size += size;
+  if (state.size - state.writeback_started >= writeback_interval) {
+    // The result is ignored because this is only a hint. Where it fails,
+    // commit's fsync still writes everything.
+    ::sync_file_range(state.fd.get(), static_cast<off_t>(state.writeback_started),
+                      static_cast<off_t>(state.size - state.writeback_started), SYNC_FILE_RANGE_WRITE);
+    state.writeback_started = state.size;
+  }
 }
 
 int BlobWriter::fd() const { return state_->fd.get(); }
