@@ -168,9 +168,11 @@ class GzipCompressor final : public Compressor {
   bool stopping_ = false;
 };
 
-// TODO: reading files, building the tar and hashing run on the caller's
-// thread, which starves zstd's workers. bench/run-layer-bench.sh measures
-// this writer slower than `tar | zstd -T2` on two cores.
+// libzstd copies the input into its own job buffers and compresses on its
+// workers, while the caller's thread builds and hashes the tar. Moving the
+// hashing and feeding to a thread of their own was measured slower on two
+// cores by bench/run-layer-bench.sh: it added CPU time and the layer took
+// longer to write.
 class ZstdCompressor final : public Compressor {
  public:
   ZstdCompressor(unsigned threads, store::BlobWriter& out)
