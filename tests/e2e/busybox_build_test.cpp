@@ -163,11 +163,7 @@ run = "echo started; sleep 47"
   BackgroundProcess build({imgbuild_binary().string(), "build", project.recipe.string(), "--store",
                            project.store.string(), "--target", "slow", "--progress", "plain"},
                           project.dir / "build.log", {"TMPDIR=" + (project.dir / "tmp").string()});
-  bool started = false;
-  for (int i = 0; i < 600 && !started; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    started = read_file(project.dir / "build.log").find("started") != std::string::npos;
-  }
+  bool started = wait_for_log(project.dir / "build.log", "started", 60);
   INFO(read_file(project.dir / "build.log"));
   REQUIRE(started);
   ::kill(build.pid(), SIGINT);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "e2e/e2e_support.hpp"
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "imgbuild/util/strings.hpp"
 #include "support/toolkit.hpp"
@@ -25,6 +27,19 @@ std::vector<std::string> layer_names(const std::filesystem::path& blob) {
   for (auto& line : split(listing, '\n'))
     if (!line.empty()) names.push_back(line);
   return names;
+}
+
+bool wait_for_log(const std::filesystem::path& log, std::string_view text, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  auto contains = [&] {
+    std::error_code error;
+    return std::filesystem::exists(log, error) && read_file(log).find(text) != std::string::npos;
+  };
+  while (!contains()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 std::vector<std::string> mounts_under(const std::filesystem::path& prefix) {

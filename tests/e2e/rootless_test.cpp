@@ -202,11 +202,7 @@ run = "echo started; sleep 48"
 )");
   BackgroundProcess build(project.command_as_user(cat(test_user, ":200000:65536\n"), {"--target", "slow"}),
                           project.dir / "build.log");
-  bool started = false;
-  for (int i = 0; i < 600 && !started; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    started = read_file(project.dir / "build.log").find("started") != std::string::npos;
-  }
+  bool started = wait_for_log(project.dir / "build.log", "started", 60);
   INFO(read_file(project.dir / "build.log"));
   REQUIRE(started);
 
@@ -218,8 +214,7 @@ run = "echo started; sleep 48"
     gone = trim(run_process({"sh", "-c", "ps -eo args | grep -c '[s]leep 48' || true"}).out) == "0";
   }
   CHECK(gone);
-  for (int i = 0; i < 50 && read_file(project.dir / "build.log").find("interrupted") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait_for_log(project.dir / "build.log", "interrupted", 5);
   CHECK_THAT(read_file(project.dir / "build.log"), Catch::Contains("imgbuild: interrupted by SIGTERM"));
   CHECK(fs::is_empty(project.dir / "tmp"));
 }
