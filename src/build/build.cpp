@@ -48,7 +48,10 @@ std::unique_ptr<context::SecretStore> open_secrets(const BuildOptions& options, 
 // The epoch clamps every timestamp: SOURCE_DATE_EPOCH, else the recipe's
 // setting, else the commit time of a git context, else 0.
 std::int64_t resolve_epoch(Session& session) {
-  if (std::getenv("SOURCE_DATE_EPOCH") == nullptr && session.recipe.build.source_date_epoch)
+  // An empty SOURCE_DATE_EPOCH counts as unset, as in store::build_epoch.
+  const char* variable = std::getenv("SOURCE_DATE_EPOCH");
+  bool from_environment = variable != nullptr && *variable != '\0';
+  if (!from_environment && session.recipe.build.source_date_epoch)
     return *session.recipe.build.source_date_epoch;
   std::optional<std::int64_t> commit_time;
   if (session.recipe.context.git) commit_time = session.build_context().commit_time();

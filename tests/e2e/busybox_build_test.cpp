@@ -128,6 +128,20 @@ TEST_CASE("e2e: two empty stores give one digest", "[e2e]") {
   CHECK(a.digest() == b.digest());
 }
 
+// An empty SOURCE_DATE_EPOCH is unset: the recipe's epoch still applies.
+TEST_CASE("e2e: empty SOURCE_DATE_EPOCH keeps the recipe's epoch", "[e2e]") {
+  Project a, b;
+  REQUIRE(a.build({"--metadata-file", (a.dir / "metadata.json").string()}).exit_code == 0);
+  ProcessOptions options;
+  options.extra_env = {"SOURCE_DATE_EPOCH="};
+  auto result = run_imgbuild({"build", b.recipe.string(), "--store", b.store.string(), "--progress", "plain",
+                              "--metadata-file", (b.dir / "metadata.json").string()},
+                             options);
+  INFO(output_of(result));
+  REQUIRE(result.exit_code == 0);
+  CHECK(a.digest() == b.digest());
+}
+
 TEST_CASE("e2e: failing step names its line and cleans up", "[e2e]") {
   std::string text = std::string(recipe_text) + R"(
 [[stage]]
