@@ -41,7 +41,7 @@ struct RootlessIds {
 
 // Maps namespace root to the calling user and ids 1..N to the user's
 // subordinate ranges when /etc/subuid and /etc/subgid have them and
-// newuidmap is installed; else maps root alone and says why in `limitation`.
+// newuidmap is installed; else maps root alone and puts the reason in `limitation`.
 RootlessIds rootless_id_mappings(const std::filesystem::path& subuid = "/etc/subuid",
                                  const std::filesystem::path& subgid = "/etc/subgid");
 

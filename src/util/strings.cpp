@@ -116,7 +116,10 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   unsigned char lead = byte(i);
   if (lead < 0x80) return 1;
-  std::size_t length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+  std::size_t length = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) length = 3;
+  else if (lead >= 0xf0 && lead <= 0xf4) length = 4;
   if (length == 0 || i + length > text.size()) return 0;
   for (std::size_t k = 1; k < length; ++k)
     if ((byte(i + k) & 0xc0) != 0x80) return 0;
@@ -130,7 +133,7 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 
 std::string utf8_or_escaped(std::string_view text) {
   std::size_t i = 0;
-  while (i < text.size() && utf8_sequence_length(text, i) > 0) i += utf8_sequence_length(text, i);
+  for (std::size_t length = 0; i < text.size() && (length = utf8_sequence_length(text, i)) > 0;) i += length;
   if (i == text.size()) return std::string(text);
 
   std::string out;

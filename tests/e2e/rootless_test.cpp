@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The busybox build run by a user without root, compared with the same build
-// run as root. The test user exists only in a private mount namespace: a
+// run as root. The test user exists only in a private mount namespace. A
 // copy of /etc with its passwd, group, subuid and subgid lines is mounted
 // over /etc there, so the host's accounts stay untouched while newuidmap,
 // which reads /etc/subuid, finds the user's ranges.
@@ -208,12 +208,12 @@ run = "echo started; sleep 48"
 
   // SIGKILL cannot be relayed; the inner process gets SIGTERM as its parent dies.
   ::kill(build.pid(), SIGKILL);
-  bool gone = false;
-  for (int i = 0; i < 300 && !gone; ++i) {
+  bool sleep_ended = false;
+  for (int i = 0; i < 300 && !sleep_ended; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    gone = trim(run_process({"sh", "-c", "ps -eo args | grep -c '[s]leep 48' || true"}).out) == "0";
+    sleep_ended = trim(run_process({"sh", "-c", "ps -eo args | grep -c '[s]leep 48' || true"}).out) == "0";
   }
-  CHECK(gone);
+  CHECK(sleep_ended);
   wait_for_log(project.dir / "build.log", "interrupted", 5);
   CHECK_THAT(read_file(project.dir / "build.log"), Catch::Contains("imgbuild: interrupted by SIGTERM"));
   CHECK(fs::is_empty(project.dir / "tmp"));

@@ -4,7 +4,7 @@
 namespace imgbuild {
 
 // True when this process runs in a user namespace below the host's. Its root
-// holds capabilities only over namespaces it owns: overlayfs then needs the
+// has capabilities only over namespaces it owns, so overlayfs needs the
 // `userxattr` option and the `user.overlay.*` marks, trusted.* xattrs are out
 // of reach, and device nodes cannot be created.
 bool in_user_namespace();
